@@ -1,0 +1,36 @@
+# genodeep: two commands set everything up on a fresh machine.
+#   make demo   create .venv, install, run the whole workflow on shipped data, write demo-report/
+#   make test   create .venv, install, run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# A CPU build of torch is pinned and installed first, so that no other package pulls a CUDA build.
+TORCH_PIN := torch==2.13.0
+
+.PHONY: demo test lint bench clean install
+
+$(BIN)/genodeep: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_PIN)
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	@touch $@
+
+install: $(BIN)/genodeep
+
+demo: install
+	$(BIN)/genodeep demo --out demo-report
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+bench: install
+	$(BIN)/python -m pip install --quiet tangermeme
+	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) demo-report build src/*.egg-info .pytest_cache

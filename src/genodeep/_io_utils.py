@@ -1,0 +1,75 @@
+"""Small file helpers shared by readers and writers: opening (gzip-aware) and atomic writes."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+
+from genodeep._validate import check_file_exists
+
+
+def is_gzip(path: str | os.PathLike) -> bool:
+    """True when the file starts with the gzip magic bytes (plain gzip and bgzip alike)."""
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def open_text(path: str | os.PathLike, what: str = "file") -> io.TextIOBase:
+    """Open a text file for reading, transparently decompressing gzip/bgzip."""
+    check_file_exists(path, what)
+    if is_gzip(path):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
+
+    A run that fails therefore never leaves a half-written output file.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    suffix = "".join(_suffixes(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", compress: bool | None = None):
+    """Open ``path`` for writing through a temporary file that is renamed on success.
+
+    ``compress=None`` gzips when the name ends in ``.gz``.
+    """
+    path = os.fspath(path)
+    if compress is None:
+        compress = path.endswith(".gz")
+    with atomic_path(path) as tmp:
+        if compress:
+            binary = "b" in mode
+            raw = gzip.open(tmp, "wb")
+            fh = raw if binary else io.TextIOWrapper(raw, encoding="utf-8")
+        else:
+            fh = open(tmp, mode, **({} if "b" in mode else {"encoding": "utf-8"}))
+        try:
+            yield fh
+        finally:
+            fh.close()
+
+
+def _suffixes(path: str) -> list[str]:
+    base = os.path.basename(path)
+    parts = base.split(".")
+    return ["." + p for p in parts[1:]][-2:]

@@ -1,0 +1,92 @@
+"""``genodeep`` entry point.
+
+Each subcommand lives in its own module ``genodeep.cli._<name>`` that defines
+
+- ``HELP``: a one-line description,
+- ``add_arguments(parser)``: its flags (named after the API function's keyword arguments),
+- ``run(args) -> int | None``: calls the public API.
+
+``SUBCOMMANDS`` below is the one place that lists them; modules are imported only when used so that
+``genodeep --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> module (relative to genodeep.cli). Keep sorted by workflow order.
+SUBCOMMANDS: dict[str, str] = {
+    "info": "_info",
+    "onehot": "_onehot",
+    "simulate": "_simulate",
+    "wig2bigwig": "_wig2bigwig",
+    "train": "_train",
+    "evaluate": "_evaluate",
+    "predict": "_predict",
+    "experiment": "_experiment",
+    "interpret": "_interpret",
+    "motifs": "_motifs",
+    "score-variants": "_variants",
+    "denoise": "_denoise",
+    "embed": "_embed",
+    "generate": "_generate",
+    "tune": "_tune",
+    "zoo": "_zoo",
+    "export": "_export",
+    "demo": "_demo",
+}
+
+
+def _available() -> dict[str, object]:
+    mods = {}
+    for name, modname in SUBCOMMANDS.items():
+        try:
+            mods[name] = importlib.import_module(f"genodeep.cli.{modname}")
+        except ModuleNotFoundError as err:
+            if err.name == f"genodeep.cli.{modname}":
+                continue  # not built yet
+            raise
+    return mods
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from genodeep import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="genodeep",
+        description="Deep learning for genomics: from genomic files to biological insight.",
+    )
+    parser.add_argument("--version", action="version", version=f"genodeep {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or status lines")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, mod in _available().items():
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        p.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS, default=argparse.SUPPRESS)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from genodeep._progress import set_quiet
+    from genodeep._validate import InputFileError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    set_quiet(bool(args.quiet))
+    try:
+        code = args._run(args)
+    except (InputFileError, ValueError, FileNotFoundError, IsADirectoryError, ImportError, KeyError) as err:
+        msg = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"genodeep {args.command}: error: {msg}", file=sys.stderr)
+        return 1
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
