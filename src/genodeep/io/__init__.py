@@ -1,0 +1,23 @@
+"""Readers and writers for genomic file formats; each gives clear errors naming file and line."""
+
+from __future__ import annotations
+
+from genodeep._lazy import lazy_getattr
+
+_NAMES = {
+    "Genome": "genodeep.io.fasta",
+    "read_fasta": "genodeep.io.fasta",
+    "write_fasta": "genodeep.io.fasta",
+    "read_bed": "genodeep.io.bed",
+    "write_bed": "genodeep.io.bed",
+    "read_signal": "genodeep.io.signal",
+    "SignalTrack": "genodeep.io.signal",
+    "wig_to_bigwig": "genodeep.io.signal",
+    "read_motifs": "genodeep.io.motifs",
+    "read_meme": "genodeep.io.motifs",
+    "write_meme": "genodeep.io.motifs",
+    "read_jaspar": "genodeep.io.motifs",
+    "write_jaspar": "genodeep.io.motifs",
+}
+__all__ = list(_NAMES)
+__getattr__ = lazy_getattr(__name__, _NAMES)
