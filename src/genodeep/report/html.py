@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ class Section:
 
     @property
     def anchor(self) -> str:
-        return "".join(c if c.isalnum() else "-" for c in self.title.lower()).strip("-")
+        return re.sub(r"[^a-z0-9]+", "-", self.title.lower()).strip("-")
 
     def text(self, text: str) -> Section:
         """A paragraph of plain text (escaped)."""

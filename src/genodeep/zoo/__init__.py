@@ -1,1 +1,7 @@
-"""genodeep.zoo."""
+"""Model packages (config + safetensors + data spec + metadata + checksums), the local zoo, export."""
+
+from __future__ import annotations
+
+from genodeep.zoo.package import Package, load, save_package, verify_package
+
+__all__ = ["Package", "load", "save_package", "verify_package"]
