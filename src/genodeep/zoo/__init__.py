@@ -3,5 +3,9 @@
 from __future__ import annotations
 
 from genodeep.zoo.package import Package, load, save_package, verify_package
+from genodeep.zoo.registry import add, get, info, list_models, remove, verify, zoo_dir
 
-__all__ = ["Package", "load", "save_package", "verify_package"]
+__all__ = [
+    "Package", "load", "save_package", "verify_package",
+    "add", "get", "info", "list_models", "remove", "verify", "zoo_dir",
+]
