@@ -27,7 +27,9 @@ def model_device(model: torch.nn.Module) -> torch.device:
 
 
 @contextlib.contextmanager
-def model_on(model: torch.nn.Module, device: torch.device, *, eval_mode: bool = True) -> Iterator[torch.nn.Module]:
+def model_on(
+    model: torch.nn.Module, device: torch.device, *, eval_mode: bool = True
+) -> Iterator[torch.nn.Module]:
     """Temporarily move ``model`` to ``device`` (and eval mode); restore both afterwards."""
     old_device = model_device(model)
     was_training = model.training

@@ -32,7 +32,9 @@ def progress(
         return
     from tqdm.auto import tqdm
 
-    yield from tqdm(iterable, total=total, desc=desc, file=sys.stderr, leave=False, dynamic_ncols=True)
+    yield from tqdm(
+        iterable, total=total, desc=desc, file=sys.stderr, leave=False, dynamic_ncols=True
+    )
 
 
 def log(message: str) -> None:

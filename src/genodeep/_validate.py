@@ -91,9 +91,7 @@ def check_positive(argument: str, value: float, *, allow_zero: bool = False) -> 
 
 def check_shape(argument: str, actual: tuple[int, ...], expected: tuple[int | None, ...]) -> None:
     """Raise ``ValueError`` unless ``actual`` matches ``expected`` (``None`` = any size)."""
-    ok = len(actual) == len(expected) and all(
-        e is None or a == e for a, e in zip(actual, expected)
-    )
+    ok = len(actual) == len(expected) and all(e is None or a == e for a, e in zip(actual, expected))
     if not ok:
         exp = "(" + ", ".join("*" if e is None else str(e) for e in expected) + ")"
         raise ValueError(f"{argument} had shape {tuple(actual)} while it should have had {exp}")

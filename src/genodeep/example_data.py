@@ -16,7 +16,14 @@ DM3_CHROM = "chr2R"
 DM3_OFFSET = 6_000_000
 
 INSULATOR_TASKS = (
-    "BEAF_Kc", "BEAF_Mbn2", "CTCF_Kc", "CTCF_Mbn2", "Cp190_Kc", "Cp190_Mbn2", "SuHw_Kc", "SuHw_Mbn2",
+    "BEAF_Kc",
+    "BEAF_Mbn2",
+    "CTCF_Kc",
+    "CTCF_Mbn2",
+    "Cp190_Kc",
+    "Cp190_Mbn2",
+    "SuHw_Kc",
+    "SuHw_Mbn2",
 )
 
 

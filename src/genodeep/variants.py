@@ -74,7 +74,9 @@ def _resolve_model(model, kind, task_names, length):
     return model, kind, list(names) if names else None, int(length)
 
 
-def _build_batch(genome, variants: list[Variant], length: int, on_ref_mismatch: str, vcf_path) -> _Batch:
+def _build_batch(
+    genome, variants: list[Variant], length: int, on_ref_mismatch: str, vcf_path
+) -> _Batch:
     n = len(variants)
     center = length // 2
     status = ["ok"] * n
@@ -86,14 +88,19 @@ def _build_batch(genome, variants: list[Variant], length: int, on_ref_mismatch: 
             status[i], reason[i] = "skipped", v.skip_reason
             continue
         if len(v.ref) > length - center:
-            status[i], reason[i] = "skipped", f"REF allele ({len(v.ref)} bases) longer than the window's right half"
+            status[i], reason[i] = (
+                "skipped",
+                f"REF allele ({len(v.ref)} bases) longer than the window's right half",
+            )
             continue
         chrom = genome.resolve(v.chrom)
         size = genome.chrom_sizes[chrom]
         if v.start + len(v.ref) > size:
             raise InputFileError(
                 f"variant {v.chrom}:{v.pos} lies past the end of {chrom} ({size:,} bases)",
-                path=vcf_path, line=v.line, fix="check that the VCF and the genome are the same build",
+                path=vcf_path,
+                line=v.line,
+                fix="check that the VCF and the genome are the same build",
             )
         chroms.append(chrom)
         starts.append(v.start - center)
@@ -120,14 +127,19 @@ def _build_batch(genome, variants: list[Variant], length: int, on_ref_mismatch: 
             )
             if on_ref_mismatch == "error":
                 raise InputFileError(
-                    msg, path=vcf_path, line=v.line,
+                    msg,
+                    path=vcf_path,
+                    line=v.line,
                     fix="check the genome build and chromosome naming, or pass --on-ref-mismatch skip|warn",
                 )
             if on_ref_mismatch == "skip":
                 status[i], reason[i] = "skipped", "REF does not match the genome"
                 keep[i] = False
                 continue
-            status[i], reason[i] = "ref_mismatch", f"genome has {genome_allele}; scored with the genome's bases"
+            status[i], reason[i] = (
+                "ref_mismatch",
+                f"genome has {genome_allele}; scored with the genome's bases",
+            )
         a = _codes(v.alt)
         if len(a) == len(r):
             alt[row, center : center + len(a)] = a
@@ -136,7 +148,11 @@ def _build_batch(genome, variants: list[Variant], length: int, on_ref_mismatch: 
         tail_len = length - center - len(a)
         if tail_len >= 0:
             chrom = genome.resolve(v.chrom)
-            tail = genome.window_codes([chrom], np.asarray([right_start]), tail_len)[0] if tail_len else a[:0]
+            tail = (
+                genome.window_codes([chrom], np.asarray([right_start]), tail_len)[0]
+                if tail_len
+                else a[:0]
+            )
             alt[row, center:] = np.concatenate([a, tail])
         else:
             alt[row, center:] = a[: length - center]
@@ -152,7 +168,9 @@ def _forward(model, codes: np.ndarray, *, both_strands, batch_size, device, dtyp
     if isinstance(y, tuple):  # profile + count heads: score the count head
         y = y[-1]
     if both_strands:
-        y_rc = _predict(model, torch.flip(X, dims=(1, 2)), batch_size=batch_size, device=device, dtype=dtype)
+        y_rc = _predict(
+            model, torch.flip(X, dims=(1, 2)), batch_size=batch_size, device=device, dtype=dtype
+        )
         if isinstance(y_rc, tuple):
             y_rc = y_rc[-1]
         y = (y + y_rc) / 2
@@ -160,7 +178,9 @@ def _forward(model, codes: np.ndarray, *, both_strands, batch_size, device, dtyp
     return y.numpy().astype(np.float64)
 
 
-def _effects(y_ref: np.ndarray, y_alt: np.ndarray, kind: str, names: list[str]) -> dict[str, np.ndarray]:
+def _effects(
+    y_ref: np.ndarray, y_alt: np.ndarray, kind: str, names: list[str]
+) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     if kind == "binary":
         p_ref, p_alt = 1 / (1 + np.exp(-y_ref)), 1 / (1 + np.exp(-y_alt))
@@ -172,7 +192,9 @@ def _effects(y_ref: np.ndarray, y_alt: np.ndarray, kind: str, names: list[str]) 
         out[f"{name}.alt"] = p_alt[:, t]
         out[f"{name}.diff"] = diff[:, t]
         with np.errstate(divide="ignore", invalid="ignore"):
-            out[f"{name}.logfc"] = np.log2((np.abs(p_alt[:, t]) + _EPS) / (np.abs(p_ref[:, t]) + _EPS))
+            out[f"{name}.logfc"] = np.log2(
+                (np.abs(p_alt[:, t]) + _EPS) / (np.abs(p_ref[:, t]) + _EPS)
+            )
         if kind == "binary":
             out[f"{name}.logodds"] = y_alt[:, t] - y_ref[:, t]
     best = np.argmax(np.abs(diff), axis=1) if diff.shape[0] else np.zeros(0, dtype=int)
@@ -228,20 +250,34 @@ def iter_scores(
         if on_ref_mismatch == "warn":
             for v, s, r in zip(chunk, b.status, b.reason):
                 if s == "ref_mismatch":
-                    warnings.warn(f"{vcf}, line {v.line}: {v.chrom}:{v.pos} {v.ref}>{v.alt}: {r}", stacklevel=2)
+                    warnings.warn(
+                        f"{vcf}, line {v.line}: {v.chrom}:{v.pos} {v.ref}>{v.alt}: {r}",
+                        stacklevel=2,
+                    )
         if b.scorable.any():
             codes = np.concatenate([b.ref_codes, b.alt_codes])
-            y = _forward(model, codes, both_strands=both_strands, batch_size=batch_size, device=device, dtype=dtype)
+            y = _forward(
+                model,
+                codes,
+                both_strands=both_strands,
+                batch_size=batch_size,
+                device=device,
+                dtype=dtype,
+            )
             k = len(b.ref_codes)
             y_ref, y_alt = y[:k], y[k:]
             if names is None:
                 names = [f"task_{t}" for t in range(y.shape[1])]
             if len(names) != y.shape[1]:
-                raise ValueError(f"{len(names)} task names given but the model has {y.shape[1]} outputs")
+                raise ValueError(
+                    f"{len(names)} task names given but the model has {y.shape[1]} outputs"
+                )
             eff = _effects(y_ref, y_alt, kind, names)
             cols = {}
             for key, vals in eff.items():
-                full = np.full(len(chunk), np.nan, dtype=object if vals.dtype == object else np.float64)
+                full = np.full(
+                    len(chunk), np.nan, dtype=object if vals.dtype == object else np.float64
+                )
                 if vals.dtype == object:
                     full[:] = ""
                 full[b.scorable] = vals
@@ -315,9 +351,17 @@ def score_variants(
     ``max_abs_diff`` and ``max_task`` — or the output path when ``out`` is given.
     """
     kw = dict(
-        length=length, kind=kind, task_names=task_names, both_strands=both_strands,
-        on_ref_mismatch=on_ref_mismatch, shard=shard, chunk_size=chunk_size, batch_size=batch_size,
-        device=device, dtype=dtype, verbose=verbose,
+        length=length,
+        kind=kind,
+        task_names=task_names,
+        both_strands=both_strands,
+        on_ref_mismatch=on_ref_mismatch,
+        shard=shard,
+        chunk_size=chunk_size,
+        batch_size=batch_size,
+        device=device,
+        dtype=dtype,
+        verbose=verbose,
     )
     chunks = iter_scores(model, genome, vcf, **kw)
     if out is None:
@@ -337,7 +381,9 @@ def score_variants(
     elif name.endswith((".vcf", ".vcf.gz")):
         _write_annotated_vcf(vcf, chunks, out, shard)
     else:
-        raise ValueError(f"out={str(out)!r}: use a .tsv, .tsv.gz, .parquet, .vcf or .vcf.gz file name")
+        raise ValueError(
+            f"out={str(out)!r}: use a .tsv, .tsv.gz, .parquet, .vcf or .vcf.gz file name"
+        )
     log(f"wrote {out}")
     return out
 

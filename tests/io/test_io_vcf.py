@@ -37,10 +37,23 @@ def test_multiallelic_split_and_kinds(tmp_path):
     )
     vs = list(iter_vcf(p))
     assert [(v.pos, v.alt, v.allele, v.record) for v in vs] == [
-        (10, "G", 1, 0), (10, "T", 2, 0), (20, "A", 1, 1), (30, "ATT", 1, 2), (40, "GT", 1, 3),
-        (50, "<DEL>", 1, 4), (50, "*", 2, 4),
+        (10, "G", 1, 0),
+        (10, "T", 2, 0),
+        (20, "A", 1, 1),
+        (30, "ATT", 1, 2),
+        (40, "GT", 1, 3),
+        (50, "<DEL>", 1, 4),
+        (50, "*", 2, 4),
     ]
-    assert [v.kind for v in vs] == ["snv", "snv", "deletion", "insertion", "mnv", "symbolic", "symbolic"]
+    assert [v.kind for v in vs] == [
+        "snv",
+        "snv",
+        "deletion",
+        "insertion",
+        "mnv",
+        "symbolic",
+        "symbolic",
+    ]
     assert vs[5].skip_reason and vs[6].skip_reason and not vs[0].skip_reason
     assert vs[0].line == 3 and vs[0].start == 9
     assert read_vcf_header(p)[-1].startswith("#CHROM")

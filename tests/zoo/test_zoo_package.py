@@ -70,7 +70,9 @@ def test_stored_old_package_still_loads():
 
 def test_local_zoo(tmp_path):
     root = tmp_path / "zoo"
-    pkg = save_package(_model(), tmp_path / "m1", data_spec={"task_names": ["a", "b"], "kind": "binary"})
+    pkg = save_package(
+        _model(), tmp_path / "m1", data_spec={"task_names": ["a", "b"], "kind": "binary"}
+    )
     assert add(pkg, root=root) == "m1"
     add(save_package(_model(), tmp_path / "m2.tar.gz"), root=root)
     table = list_models(root=root)
@@ -80,7 +82,9 @@ def test_local_zoo(tmp_path):
     verify("m1", root=root)
     assert isinstance(get("m2", root=root).model, torch.nn.Module)
     # altered in place after being added: refused even though the checksum file was rewritten to match
-    other = save_package(build_model("deepbind", n_tasks=2, filters=8, width=5, hidden=4), tmp_path / "o")
+    other = save_package(
+        build_model("deepbind", n_tasks=2, filters=8, width=5, hidden=4), tmp_path / "o"
+    )
     shutil.copytree(other, root / "m1", dirs_exist_ok=True)
     with pytest.raises(InputFileError, match="altered"):
         get("m1", root=root)

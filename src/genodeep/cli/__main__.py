@@ -59,11 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Deep learning for genomics: from genomic files to biological insight.",
     )
     parser.add_argument("--version", action="version", version=f"genodeep {__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or status lines")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bars or status lines"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, mod in _available().items():
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
-        p.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS, default=argparse.SUPPRESS)
+        p.add_argument(
+            "-q", "--quiet", action="store_true", help=argparse.SUPPRESS, default=argparse.SUPPRESS
+        )
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser
@@ -81,7 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     set_quiet(bool(args.quiet))
     try:
         code = args._run(args)
-    except (InputFileError, ValueError, FileNotFoundError, IsADirectoryError, ImportError, KeyError) as err:
+    except (
+        InputFileError,
+        ValueError,
+        FileNotFoundError,
+        IsADirectoryError,
+        ImportError,
+        KeyError,
+    ) as err:
         msg = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"genodeep {args.command}: error: {msg}", file=sys.stderr)
         return 1

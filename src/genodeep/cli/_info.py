@@ -7,8 +7,21 @@ import importlib.metadata as md
 
 HELP = "print genodeep's version, the device it would use and which optional extras are installed"
 
-_PACKAGES = ["torch", "lightning", "numpy", "pyBigWig", "cyvcf2", "anndata", "logomaker",
-             "modisco-lite", "memelite", "optuna", "onnx", "onnxruntime", "umap-learn"]
+_PACKAGES = [
+    "torch",
+    "lightning",
+    "numpy",
+    "pyBigWig",
+    "cyvcf2",
+    "anndata",
+    "logomaker",
+    "modisco-lite",
+    "memelite",
+    "optuna",
+    "onnx",
+    "onnxruntime",
+    "umap-learn",
+]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

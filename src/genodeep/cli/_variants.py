@@ -8,17 +8,33 @@ HELP = "score the ALT alleles of a VCF with a trained model (ref/alt windows fro
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="model package folder or .tar.gz (genodeep train writes one)")
+    p.add_argument(
+        "--model", required=True, help="model package folder or .tar.gz (genodeep train writes one)"
+    )
     p.add_argument("--genome", required=True, help="reference FASTA (plain, gzip or bgzip)")
     p.add_argument("--vcf", required=True, help="VCF, plain or gzip/bgzip")
-    p.add_argument("--out", required=True, help="output .tsv[.gz], .parquet or .vcf[.gz] (input VCF + INFO fields)")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="output .tsv[.gz], .parquet or .vcf[.gz] (input VCF + INFO fields)",
+    )
     p.add_argument("--length", type=int, default=None, help="window length (default: the model's)")
-    p.add_argument("--on-ref-mismatch", choices=("error", "skip", "warn"), default="error",
-                   help="what to do when REF differs from the genome (default: error)")
-    p.add_argument("--one-strand", action="store_true", help="do not average with the reverse complement")
-    p.add_argument("--shard", default=None, metavar="I/N", help="process records r with r %% N == I (e.g. 0/4)")
+    p.add_argument(
+        "--on-ref-mismatch",
+        choices=("error", "skip", "warn"),
+        default="error",
+        help="what to do when REF differs from the genome (default: error)",
+    )
+    p.add_argument(
+        "--one-strand", action="store_true", help="do not average with the reverse complement"
+    )
+    p.add_argument(
+        "--shard", default=None, metavar="I/N", help="process records r with r %% N == I (e.g. 0/4)"
+    )
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    p.add_argument(
+        "--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,9 +43,16 @@ def run(args: argparse.Namespace) -> int:
 
     pkg = load(args.model)
     score_variants(
-        pkg, args.genome, args.vcf, out=args.out, length=args.length,
-        both_strands=not args.one_strand, on_ref_mismatch=args.on_ref_mismatch,
+        pkg,
+        args.genome,
+        args.vcf,
+        out=args.out,
+        length=args.length,
+        both_strands=not args.one_strand,
+        on_ref_mismatch=args.on_ref_mismatch,
         shard=parse_shard(args.shard) if args.shard else None,
-        batch_size=args.batch_size, device=args.device, verbose=True,
+        batch_size=args.batch_size,
+        device=args.device,
+        verbose=True,
     )
     return 0

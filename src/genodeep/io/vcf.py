@@ -60,7 +60,11 @@ class Variant:
             return "symbolic"
         if len(self.ref) == len(self.alt):
             return "snv" if len(self.ref) == 1 else "mnv"
-        if self.ref and self.alt and (self.alt.startswith(self.ref) or self.ref.startswith(self.alt)):
+        if (
+            self.ref
+            and self.alt
+            and (self.alt.startswith(self.ref) or self.ref.startswith(self.alt))
+        ):
             return "insertion" if len(self.alt) > len(self.ref) else "deletion"
         return "complex"
 
@@ -90,9 +94,7 @@ def read_vcf_header(path: str | os.PathLike) -> list[str]:
     return out
 
 
-def iter_vcf(
-    path: str | os.PathLike, *, shard: tuple[int, int] | None = None
-) -> Iterator[Variant]:
+def iter_vcf(path: str | os.PathLike, *, shard: tuple[int, int] | None = None) -> Iterator[Variant]:
     """Yield one :class:`Variant` per ALT allele of each data line.
 
     Parameters
@@ -111,7 +113,9 @@ def iter_vcf(
     if shard is not None:
         i, n = shard
         if not (isinstance(i, int) and isinstance(n, int) and n >= 1 and 0 <= i < n):
-            raise ValueError(f"shard must be (i, n) with 0 <= i < n, got {shard!r}; e.g. --shard 0/4")
+            raise ValueError(
+                f"shard must be (i, n) with 0 <= i < n, got {shard!r}; e.g. --shard 0/4"
+            )
     seen_header = False
     record = -1
     n_records = 0
@@ -121,14 +125,18 @@ def iter_vcf(
                 continue
             if line.startswith("#"):
                 if not line.upper().startswith("#CHROM"):
-                    raise InputFileError("header line should start with #CHROM", path=path, line=lineno)
+                    raise InputFileError(
+                        "header line should start with #CHROM", path=path, line=lineno
+                    )
                 seen_header = True
                 continue
             if not line.strip():
                 continue
             if not seen_header:
                 raise InputFileError(
-                    "data line before the #CHROM header line", path=path, line=lineno,
+                    "data line before the #CHROM header line",
+                    path=path,
+                    line=lineno,
                     fix="a VCF needs a '#CHROM POS ID REF ALT QUAL FILTER INFO' header line",
                 )
             record += 1
@@ -138,18 +146,23 @@ def iter_vcf(
             yield from _parse_line(line, path, lineno, record)
     if not seen_header:
         raise InputFileError(
-            "no #CHROM header line (empty or not a VCF)", path=path,
+            "no #CHROM header line (empty or not a VCF)",
+            path=path,
             fix="check the file; a VCF starts with ##fileformat and a #CHROM line",
         )
     if n_records == 0:
-        raise InputFileError("the VCF has no variant records", path=path, fix="check the file is the one you meant")
+        raise InputFileError(
+            "the VCF has no variant records", path=path, fix="check the file is the one you meant"
+        )
 
 
 def _parse_line(line: str, path, lineno: int, record: int) -> Iterator[Variant]:
     cols = line.rstrip("\n").rstrip("\r").split("\t")
     if len(cols) < 8:
         raise InputFileError(
-            f"expected at least 8 tab-separated columns, found {len(cols)}", path=path, line=lineno,
+            f"expected at least 8 tab-separated columns, found {len(cols)}",
+            path=path,
+            line=lineno,
             fix="VCF columns are tab-separated: CHROM POS ID REF ALT QUAL FILTER INFO",
         )
     chrom, pos_s, vid, ref, alts = cols[0], cols[1], cols[2], cols[3].upper(), cols[4]
@@ -158,15 +171,25 @@ def _parse_line(line: str, path, lineno: int, record: int) -> Iterator[Variant]:
     except ValueError:
         raise InputFileError(f"POS {pos_s!r} is not an integer", path=path, line=lineno) from None
     if pos < 1:
-        raise InputFileError(f"POS {pos} is below 1 (VCF positions are 1-based)", path=path, line=lineno)
+        raise InputFileError(
+            f"POS {pos} is below 1 (VCF positions are 1-based)", path=path, line=lineno
+        )
     if not _BASES.match(ref):
         raise InputFileError(
             f"REF {cols[3]!r} has characters other than A, C, G, T, N", path=path, line=lineno
         )
     for k, alt in enumerate(alts.split(","), 1):
         a = alt.upper() if _BASES.match(alt) else alt
-        if not (_BASES.match(alt) or alt in ("*", ".") or alt.startswith("<") or "[" in alt or "]" in alt):
+        if not (
+            _BASES.match(alt)
+            or alt in ("*", ".")
+            or alt.startswith("<")
+            or "[" in alt
+            or "]" in alt
+        ):
             raise InputFileError(
-                f"ALT {alt!r} is neither bases (A, C, G, T, N) nor a symbolic allele", path=path, line=lineno
+                f"ALT {alt!r} is neither bases (A, C, G, T, N) nor a symbolic allele",
+                path=path,
+                line=lineno,
             )
         yield Variant(chrom, pos, vid, ref, a, record, k, lineno)

@@ -58,9 +58,18 @@ class Section:
         self.blocks.append(f"<pre>{html.escape(text)}</pre>")
         return self
 
-    def table(self, df: pd.DataFrame, *, name: str | None = None, floatfmt: str = "{:.3f}", index: bool = False) -> Section:
+    def table(
+        self,
+        df: pd.DataFrame,
+        *,
+        name: str | None = None,
+        floatfmt: str = "{:.3f}",
+        index: bool = False,
+    ) -> Section:
         """A table, also saved as ``tables/<name>.tsv`` and linked."""
-        body = df.to_html(index=index, float_format=lambda v: floatfmt.format(v), border=0, na_rep="–")
+        body = df.to_html(
+            index=index, float_format=lambda v: floatfmt.format(v), border=0, na_rep="–"
+        )
         link = ""
         if name:
             rel = Path("tables") / f"{name}.tsv"
@@ -72,7 +81,9 @@ class Section:
         self.blocks.append(body + (f'<p class="note">{link}</p>' if link else ""))
         return self
 
-    def image(self, path: str | os.PathLike, caption: str = "", *, width: int | None = None) -> Section:
+    def image(
+        self, path: str | os.PathLike, caption: str = "", *, width: int | None = None
+    ) -> Section:
         """A figure; files outside the report folder are copied into ``figures/``."""
         path = Path(path)
         if not path.exists():
@@ -140,7 +151,9 @@ class Report:
         stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
         from genodeep import __version__
 
-        toc = "".join(f'<li><a href="#{s.anchor}">{html.escape(s.title)}</a></li>' for s in self.sections)
+        toc = "".join(
+            f'<li><a href="#{s.anchor}">{html.escape(s.title)}</a></li>' for s in self.sections
+        )
         body = "".join(
             f'<section id="{s.anchor}"><h2>{html.escape(s.title)}</h2>{"".join(s.blocks)}</section>'
             for s in self.sections

@@ -6,6 +6,15 @@ from genodeep.zoo.package import Package, load, save_package, verify_package
 from genodeep.zoo.registry import add, get, info, list_models, remove, verify, zoo_dir
 
 __all__ = [
-    "Package", "load", "save_package", "verify_package",
-    "add", "get", "info", "list_models", "remove", "verify", "zoo_dir",
+    "Package",
+    "load",
+    "save_package",
+    "verify_package",
+    "add",
+    "get",
+    "info",
+    "list_models",
+    "remove",
+    "verify",
+    "zoo_dir",
 ]

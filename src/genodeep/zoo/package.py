@@ -105,7 +105,13 @@ def _model_card(name: str, class_path: str, config: dict, data_spec: dict, metad
     if metrics:
         lines += ["", "## Metrics (held-out test split)"]
         lines += [f"- {k}: {v}" for k, v in metrics.items()]
-    lines += ["", "## Use", "```bash", "genodeep predict --model THIS_FOLDER --fasta seqs.fa --out preds.tsv", "```"]
+    lines += [
+        "",
+        "## Use",
+        "```bash",
+        "genodeep predict --model THIS_FOLDER --fasta seqs.fa --out preds.tsv",
+        "```",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -170,7 +176,9 @@ def save_package(
         (tmp / "config.json").write_text(json.dumps(config, indent=2))
         (tmp / "data_spec.json").write_text(json.dumps(data_spec, indent=2))
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
-        (tmp / "README.md").write_text(_model_card(name, class_path, config["kwargs"], data_spec, meta))
+        (tmp / "README.md").write_text(
+            _model_card(name, class_path, config["kwargs"], data_spec, meta)
+        )
         sums = "".join(f"{_sha256(tmp / f)}  {f}\n" for f in _FILES)
         (tmp / _CHECKSUMS).write_text(sums)
         if archive:
@@ -199,7 +207,8 @@ def verify_package(path: str | os.PathLike) -> dict[str, str]:
     sums_path = path / _CHECKSUMS
     if not sums_path.exists():
         raise InputFileError(
-            "not a genodeep model package (no checksums.sha256)", path=path,
+            "not a genodeep model package (no checksums.sha256)",
+            path=path,
             fix="point to a folder written by genodeep (genodeep train / save_package)",
         )
     sums = {}
@@ -210,13 +219,18 @@ def verify_package(path: str | os.PathLike) -> dict[str, str]:
         sums[parts[1]] = parts[0]
     for f in _FILES:
         if f not in sums:
-            raise InputFileError(f"checksums do not list {f}", path=sums_path, fix="re-save the package")
+            raise InputFileError(
+                f"checksums do not list {f}", path=sums_path, fix="re-save the package"
+            )
         fp = path / f
         if not fp.exists():
-            raise InputFileError(f"package file {f} is missing", path=path, fix="re-download or re-save the package")
+            raise InputFileError(
+                f"package file {f} is missing", path=path, fix="re-download or re-save the package"
+            )
         if _sha256(fp) != sums[f]:
             raise InputFileError(
-                f"{f} does not match its sha256 (tampered or truncated)", path=path,
+                f"{f} does not match its sha256 (tampered or truncated)",
+                path=path,
                 fix="re-download or re-save the package; never load a package whose checksum fails",
             )
     return sums
@@ -234,7 +248,9 @@ def _upgrade(config: dict, meta: dict) -> tuple[dict, dict]:
 
 def _resolve_class(class_path: str):
     if not class_path.startswith("genodeep."):
-        raise ValueError(f"refusing to import {class_path!r}: packages may only name genodeep classes")
+        raise ValueError(
+            f"refusing to import {class_path!r}: packages may only name genodeep classes"
+        )
     module, _, name = class_path.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module), name)

@@ -28,7 +28,9 @@ def zoo_dir(root: str | os.PathLike | None = None) -> Path:
         return Path(root)
     if os.environ.get("GENODEEP_ZOO"):
         return Path(os.environ["GENODEEP_ZOO"])
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
     return Path(base) / "genodeep" / "zoo"
 
 
@@ -39,7 +41,9 @@ def _read_index(root: Path) -> dict[str, dict]:
     try:
         return json.loads(p.read_text())
     except json.JSONDecodeError as err:
-        raise InputFileError(f"zoo index is not valid JSON ({err})", path=p, fix="remove it and re-add models") from err
+        raise InputFileError(
+            f"zoo index is not valid JSON ({err})", path=p, fix="remove it and re-add models"
+        ) from err
 
 
 def _write_index(root: Path, index: dict[str, dict]) -> None:
@@ -52,7 +56,9 @@ def _check_name(name: str) -> None:
         raise ValueError(f"model name {name!r} is not valid: use letters, digits, '-', '_' and '.'")
 
 
-def add(path: str | os.PathLike, *, name: str | None = None, root=None, overwrite: bool = False) -> str:
+def add(
+    path: str | os.PathLike, *, name: str | None = None, root=None, overwrite: bool = False
+) -> str:
     """Verify a package (folder or ``.tar.gz``) and copy it into the zoo; return its zoo name."""
     root = zoo_dir(root)
     src = Path(path)
@@ -63,7 +69,9 @@ def add(path: str | os.PathLike, *, name: str | None = None, root=None, overwrit
             folder = Path(tmp) / "pkg"
             from genodeep.zoo.package import save_package
 
-            save_package(pkg.model, folder, data_spec=pkg.data_spec, metadata=_strip(pkg.metadata), name=name)
+            save_package(
+                pkg.model, folder, data_spec=pkg.data_spec, metadata=_strip(pkg.metadata), name=name
+            )
             src = folder
         else:
             verify_package(src)
@@ -72,7 +80,9 @@ def add(path: str | os.PathLike, *, name: str | None = None, root=None, overwrit
         index = _read_index(root)
         dest = root / name
         if (name in index or dest.exists()) and not overwrite:
-            raise FileExistsError(f"zoo already has a model named {name!r}; pass overwrite=True (--overwrite)")
+            raise FileExistsError(
+                f"zoo already has a model named {name!r}; pass overwrite=True (--overwrite)"
+            )
         root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".add-", dir=root))
         try:
@@ -84,13 +94,21 @@ def add(path: str | os.PathLike, *, name: str | None = None, root=None, overwrit
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     meta = json.loads((dest / "metadata.json").read_text())
-    index[name] = {"checksums": sums, "created": meta.get("created"), "description": meta.get("description", "")}
+    index[name] = {
+        "checksums": sums,
+        "created": meta.get("created"),
+        "description": meta.get("description", ""),
+    }
     _write_index(root, index)
     return name
 
 
 def _strip(meta: dict) -> dict:
-    return {k: v for k, v in meta.items() if k not in ("format_version", "genodeep_version", "created", "name")}
+    return {
+        k: v
+        for k, v in meta.items()
+        if k not in ("format_version", "genodeep_version", "created", "name")
+    }
 
 
 def remove(name: str, *, root=None) -> None:
@@ -119,7 +137,8 @@ def verify(name: str, *, root=None) -> None:
     if sums != index[name]["checksums"]:
         raise InputFileError(
             "package checksums differ from those recorded when it was added (altered in place)",
-            path=root / name, fix=f"remove it (genodeep zoo remove {name}) and add it again from a trusted copy",
+            path=root / name,
+            fix=f"remove it (genodeep zoo remove {name}) and add it again from a trusted copy",
         )
 
 
@@ -146,7 +165,9 @@ def list_models(*, root=None) -> pd.DataFrame:
                 "description": entry.get("description", ""),
             }
         )
-    return pd.DataFrame(rows, columns=["name", "kind", "tasks", "sequence_length", "created", "description"])
+    return pd.DataFrame(
+        rows, columns=["name", "kind", "tasks", "sequence_length", "created", "description"]
+    )
 
 
 def info(name: str, *, root=None) -> str:
