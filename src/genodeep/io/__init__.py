@@ -18,6 +18,12 @@ _NAMES = {
     "write_meme": "genodeep.io.motifs",
     "read_jaspar": "genodeep.io.motifs",
     "write_jaspar": "genodeep.io.motifs",
+    "read_pfm": "genodeep.io.motifs",
+    "select_motifs": "genodeep.io.motifs",
+    "counts_to_probabilities": "genodeep.io.motifs",
+    "iter_vcf": "genodeep.io.vcf",
+    "read_vcf_header": "genodeep.io.vcf",
+    "Variant": "genodeep.io.vcf",
 }
 __all__ = list(_NAMES)
 __getattr__ = lazy_getattr(__name__, _NAMES)
