@@ -63,29 +63,46 @@ def step_data(ctx: DemoContext) -> None:
     any_pos = y.max(axis=1) > 0
 
     rows = []
-    for i, task in enumerate(tasks):
-        row = {"task": task, "peaks": len(beds[task]), "median peak width": float((beds[task]["end"] - beds[task]["start"]).median())}
+    for task in tasks:
+        row = {
+            "task": task,
+            "peaks": len(beds[task]),
+            "median peak width": float((beds[task]["end"] - beds[task]["start"]).median()),
+        }
         for name, df in splits.items():
             row[f"{name} positives"] = int(df[task].sum())
             row[f"{name} fraction"] = float(df[task].mean())
         rows.append(row)
     table = pd.DataFrame(rows)
     sizes = pd.DataFrame(
-        {"split": list(splits), "windows": [len(df) for df in splits.values()],
-         "region": ["rest of the slice", VALID_REGION, TEST_REGION]}
+        {
+            "split": list(splits),
+            "windows": [len(df) for df in splits.values()],
+            "region": ["rest of the slice", VALID_REGION, TEST_REGION],
+        }
     )
     gc_table = pd.DataFrame(
-        {"windows": ["bound by any insulator", "unbound"],
-         "n": [int(any_pos.sum()), int((~any_pos).sum())],
-         "mean GC": [float(gc[any_pos].mean()), float(gc[~any_pos].mean())]}
+        {
+            "windows": ["bound by any insulator", "unbound"],
+            "n": [int(any_pos.sum()), int((~any_pos).sum())],
+            "mean GC": [float(gc[any_pos].mean()), float(gc[~any_pos].mean())],
+        }
     )
     co = pd.DataFrame(np.corrcoef(y.T), index=tasks, columns=tasks)
 
     seq_len = genome.chrom_sizes[example_data.GENOME_RECORD]
-    _say(f"[data] genome {example_data.genome().name}: {len(genome.chrom_sizes)} record, {seq_len:,} bases")
-    _say(f"[data] {len(windows):,} windows of {WIDTH} bp (stride {STRIDE}); {len(tasks)} tasks; "
-         f"splits " + ", ".join(f"{k} {len(v):,}" for k, v in splits.items()))
-    _say(table[["task", "peaks", "train positives", "test positives", "train fraction"]].to_string(index=False))
+    _say(
+        f"[data] genome {example_data.genome().name}: {len(genome.chrom_sizes)} record, {seq_len:,} bases"
+    )
+    _say(
+        f"[data] {len(windows):,} windows of {WIDTH} bp (stride {STRIDE}); {len(tasks)} tasks; "
+        f"splits " + ", ".join(f"{k} {len(v):,}" for k, v in splits.items())
+    )
+    _say(
+        table[["task", "peaks", "train positives", "test positives", "train fraction"]].to_string(
+            index=False
+        )
+    )
     _say(f"[data] mean GC: bound {gc[any_pos].mean():.3f} vs unbound {gc[~any_pos].mean():.3f}")
     examples = windows[any_pos].head(3)
     for _, w in examples.iterrows():

@@ -1,1 +1,60 @@
-"""genodeep.train."""
+"""genodeep.train: one LightningModule for every model, losses, metrics, ``fit`` and plots.
+
+::
+
+    from genodeep.train import fit, evaluate_predictions, predict_dataset
+    result = fit(model, (X_train, y_train), (X_valid, y_valid), loss="bce", max_epochs=10, out_dir="run")
+    y_true, y_prob = predict_dataset(result.model, (X_test, y_test), activation="sigmoid")
+    table = evaluate_predictions(y_true, y_prob, kind="binary", task_names=names)
+
+Names are imported lazily, so ``from genodeep.train.losses import nb_log_prob`` does not load Lightning.
+"""
+
+from __future__ import annotations
+
+from genodeep._lazy import lazy_getattr
+
+# ``fit`` is also the name of a submodule: import the function eagerly so that the package attribute is
+# the function (genodeep.train.fit imports no Lightning at module level).
+from genodeep.train.fit import fit
+
+_NAMES = {
+    # training
+    "FitResult": "genodeep.train.fit",
+    "predict_dataset": "genodeep.train.fit",
+    "make_dataloader": "genodeep.train.fit",
+    "as_dataset": "genodeep.train.fit",
+    "ACTIVATIONS": "genodeep.train.fit",
+    "GenodeepTask": "genodeep.train.lightning",
+    "OPTIMIZERS": "genodeep.train.lightning",
+    "SCHEDULERS": "genodeep.train.lightning",
+    "metric_mode": "genodeep.train.lightning",
+    # losses
+    "LOSSES": "genodeep.train.losses",
+    "get_loss": "genodeep.train.losses",
+    "masked_mean": "genodeep.train.losses",
+    "nb_log_prob": "genodeep.train.losses",
+    "zinb_log_prob": "genodeep.train.losses",
+    "poisson_log_prob": "genodeep.train.losses",
+    "multinomial_log_prob": "genodeep.train.losses",
+    # metrics
+    "evaluate_predictions": "genodeep.train.metrics",
+    "auroc": "genodeep.train.metrics",
+    "auprc": "genodeep.train.metrics",
+    "binary_accuracy": "genodeep.train.metrics",
+    "pearson": "genodeep.train.metrics",
+    "spearman": "genodeep.train.metrics",
+    "mse": "genodeep.train.metrics",
+    # plots and tables
+    "plot_training_curves": "genodeep.train.plots",
+    "plot_roc_curves": "genodeep.train.plots",
+    "plot_pr_curves": "genodeep.train.plots",
+    "write_metrics_table": "genodeep.train.plots",
+    "metrics_to_markdown": "genodeep.train.plots",
+}
+__all__ = ["fit", *_NAMES]
+__getattr__ = lazy_getattr(__name__, _NAMES)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
