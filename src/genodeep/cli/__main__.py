@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from genodeep._progress import set_quiet
+    from genodeep._progress import is_quiet, set_quiet
     from genodeep._validate import InputFileError
 
     parser = build_parser()
@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    set_quiet(bool(args.quiet))
+    was_quiet = is_quiet()
+    set_quiet(bool(args.quiet) or was_quiet)
     try:
         code = args._run(args)
     except (
@@ -96,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         msg = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"genodeep {args.command}: error: {msg}", file=sys.stderr)
         return 1
+    finally:
+        set_quiet(was_quiet)
     return int(code or 0)
 
 

@@ -13,6 +13,7 @@ _NAMES = {
     "read_signal": "genodeep.io.signal",
     "SignalTrack": "genodeep.io.signal",
     "wig_to_bigwig": "genodeep.io.signal",
+    "read_chrom_sizes": "genodeep.io.signal",
     "read_motifs": "genodeep.io.motifs",
     "read_meme": "genodeep.io.motifs",
     "write_meme": "genodeep.io.motifs",
