@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from genodeep._lazy import lazy_getattr
 
+# The encoding functions are imported eagerly: the submodule ``encode`` shares its name with the
+# function ``encode``, and an eager import keeps the package attribute bound to the function.
+from genodeep.seq.encode import (
+    ALPHABET,
+    codes_from_one_hot,
+    decode,
+    decode_codes,
+    encode,
+    one_hot,
+    one_hot_codes,
+    reverse_complement,
+)
+
 _NAMES = {
-    "ALPHABET": "genodeep.seq.encode",
-    "encode": "genodeep.seq.encode",
-    "one_hot": "genodeep.seq.encode",
-    "one_hot_codes": "genodeep.seq.encode",
-    "decode": "genodeep.seq.encode",
-    "reverse_complement": "genodeep.seq.encode",
     "kmer_counts": "genodeep.seq.kmers",
     "kmer_names": "genodeep.seq.kmers",
     "dinucleotide_shuffle": "genodeep.seq.shuffle",
@@ -19,5 +26,15 @@ _NAMES = {
     "simulate_grammar": "genodeep.seq.simulate",
     "write_simulation": "genodeep.seq.simulate",
 }
-__all__ = list(_NAMES)
+__all__ = [
+    "ALPHABET",
+    "codes_from_one_hot",
+    "decode",
+    "decode_codes",
+    "encode",
+    "one_hot",
+    "one_hot_codes",
+    "reverse_complement",
+    *_NAMES,
+]
 __getattr__ = lazy_getattr(__name__, _NAMES)
