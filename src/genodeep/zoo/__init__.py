@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from genodeep.zoo.export import EXPORT_FORMATS, export_onnx, export_torchscript
 from genodeep.zoo.package import Package, load, save_package, verify_package
 from genodeep.zoo.registry import add, get, info, list_models, remove, verify, zoo_dir
 
@@ -17,4 +18,7 @@ __all__ = [
     "remove",
     "verify",
     "zoo_dir",
+    "export_onnx",
+    "export_torchscript",
+    "EXPORT_FORMATS",
 ]
