@@ -15,9 +15,53 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _API: dict[str, str] = {
-    # errors and helpers
+    # errors and shared helpers
     "InputFileError": "genodeep._validate",
     "predict": "genodeep._batching",
+    # sequences
+    "one_hot": "genodeep.seq.encode",
+    "decode": "genodeep.seq.encode",
+    "reverse_complement": "genodeep.seq.encode",
+    "kmer_counts": "genodeep.seq.kmers",
+    "dinucleotide_shuffle": "genodeep.seq.shuffle",
+    "simulate_grammar": "genodeep.seq.simulate",
+    "simulate_motif_presence": "genodeep.seq.simulate",
+    # files
+    "Genome": "genodeep.io.fasta",
+    "read_fasta": "genodeep.io.fasta",
+    "write_fasta": "genodeep.io.fasta",
+    "read_bed": "genodeep.io.bed",
+    "write_bed": "genodeep.io.bed",
+    "read_signal": "genodeep.io.signal",
+    "wig_to_bigwig": "genodeep.io.signal",
+    "read_motifs": "genodeep.io.motifs",
+    "write_meme": "genodeep.io.motifs",
+    # windows, labels, datasets
+    "tile_and_label": "genodeep.data.labels",
+    "multitask_labels": "genodeep.data.labels",
+    "sample_negatives": "genodeep.data.intervals",
+    "split_by_chrom": "genodeep.data.splits",
+    "split_by_region": "genodeep.data.splits",
+    "GenomeDataset": "genodeep.data.datasets",
+    "SequenceDataset": "genodeep.data.datasets",
+    # models and training
+    "build_model": "genodeep.models",
+    "MODELS": "genodeep.models",
+    "fit": "genodeep.train.fit",
+    "evaluate_predictions": "genodeep.train.metrics",
+    "train_from_config": "genodeep.train.run",
+    "tune": "genodeep.train.tune",
+    # motifs
+    "scan": "genodeep.motifs.scan",
+    "compare": "genodeep.motifs.compare",
+    "save_logo": "genodeep.motifs.logo",
+    # variants
+    "score_variants": "genodeep.variants",
+    # sharing
+    "load": "genodeep.zoo.package",
+    "save_package": "genodeep.zoo.package",
+    "export_onnx": "genodeep.zoo.export",
+    "export_torchscript": "genodeep.zoo.export",
 }
 
 __all__ = ["__version__", *_API]
