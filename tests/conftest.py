@@ -29,3 +29,12 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "README.md").exists():
         pytest.skip(f"real data not found at {SHARED_DATA} (end-to-end test needs ../shared/data)")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    """Tests use tiny models: one intra-op thread is faster than two and steadier on a busy machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -301,6 +301,10 @@ def _quiet_lightning(verbose: bool) -> Iterator[None]:
     levels = [lg.level for lg in loggers]
     det = torch.are_deterministic_algorithms_enabled()
     det_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    # deterministic mode would also fill every new tensor with NaN (a large cost per step on the CPU);
+    # genodeep never reads uninitialised memory, so that safety net is switched off during training
+    fill = torch.utils.deterministic.fill_uninitialized_memory
+    torch.utils.deterministic.fill_uninitialized_memory = False
     try:
         if not verbose:
             for lg in loggers:
@@ -323,6 +327,7 @@ def _quiet_lightning(verbose: bool) -> Iterator[None]:
         for lg, lvl in zip(loggers, levels):
             lg.setLevel(lvl)
         torch.use_deterministic_algorithms(det, warn_only=det_warn)
+        torch.utils.deterministic.fill_uninitialized_memory = fill
 
 
 def _load_weights(path: Path) -> dict[str, Any]:
