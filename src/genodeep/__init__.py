@@ -10,6 +10,11 @@ The public API is flat and curated here; heavy modules are imported only when fi
 from __future__ import annotations
 
 import importlib
+import os
+
+# numba's OpenMP layer makes modisco-lite refuse to fork and fall back to a 10x slower in-process path;
+# the workqueue layer is safe for every kernel genodeep compiles. A user's own setting wins.
+os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
 
 __version__ = "0.1.0"
 

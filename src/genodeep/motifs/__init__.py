@@ -1,4 +1,4 @@
-"""Motifs: PWM utilities, FIMO-like scanning, TOMTOM-like comparison and sequence logos.
+"""Motifs: PWM utilities, FIMO-like scanning, TOMTOM-like comparison, sequence logos and discovery.
 
 Reading and writing motif files lives in :mod:`genodeep.io` (``read_motifs``, ``write_meme``, ...).
 
@@ -10,6 +10,12 @@ Heavy optional dependencies (logomaker, memelite) are still imported only when u
 from __future__ import annotations
 
 from genodeep.motifs.compare import benjamini_hochberg, compare
+from genodeep.motifs.discover import (
+    DiscoveryResult,
+    discover_motifs,
+    discover_to_files,
+    write_discovery,
+)
 from genodeep.motifs.logo import plot_logo, save_logo
 from genodeep.motifs.pwm import (
     consensus,
@@ -33,4 +39,8 @@ __all__ = [
     "benjamini_hochberg",
     "plot_logo",
     "save_logo",
+    "discover_motifs",
+    "DiscoveryResult",
+    "write_discovery",
+    "discover_to_files",
 ]
