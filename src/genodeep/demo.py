@@ -124,8 +124,267 @@ def step_data(ctx: DemoContext) -> None:
     ctx.results["data"] = {"genome": genome, "windows": windows, "tasks": tasks, "splits": splits}
 
 
+def _load_insulator_config(ctx: DemoContext) -> dict:
+    from genodeep.train.config import load_config
+
+    config = load_config(example_data.insulator_config())
+    if ctx.quick:
+        config["training"]["max_epochs"] = 2
+        config["baselines"]["models"] = ["logistic"]
+    return config
+
+
+def step_train(ctx: DemoContext) -> None:
+    """Train the multitask CNN on the insulator tasks, with k-mer baselines on the same split."""
+    from genodeep.train.run import summary_table, train_from_config
+
+    config = _load_insulator_config(ctx)
+    run_dir = ctx.out_dir / "insulators"
+    result = train_from_config(config, out_dir=run_dir, baselines=True, verbose=not ctx.quick)
+    summary = summary_table(result.metrics)
+    deep = result.metrics[result.metrics["model"] == result.metrics["model"].iloc[0]]
+    _say("[train] held-out test region, mean over the 8 tasks:")
+    _say(summary.to_string(index=False))
+    sec = ctx.report.section("2. A multitask CNN for insulator binding, against honest baselines")
+    sec.text(
+        "A Basset-style CNN (3 convolution blocks, one dense layer, 8 sigmoid outputs) is trained on the "
+        "training region with reverse-complement augmentation and early stopping on the validation region. "
+        "The same windows train k-mer baselines (5-mer counts with L2 logistic regression, random forest, "
+        "gradient boosting). All models are scored on the held-out test region (dm3 chr2R:12-14 Mb)."
+    )
+    sec.table(summary, name="insulators_summary")
+    sec.table(deep, name="insulators_per_task")
+    for png in sorted(run_dir.glob("*.png")):
+        sec.image(png, png.stem.replace("_", " "), width=480)
+    sec.code(f"genodeep train {example_data.insulator_config().name} --out runs/insulators --baselines"
+             "   # examples/insulators.yaml")
+    ctx.results["train"] = result
+
+
+def step_spacing(ctx: DemoContext) -> None:
+    """The review's Fig. 2: a CNN sees motif spacing, k-mer models cannot."""
+    from genodeep.train.experiment import spacing_experiment, write_spacing_results
+
+    kw = dict(n=1000, max_epochs=2) if ctx.quick else {}
+    out = ctx.out_dir / "spacing"
+    table = spacing_experiment(out_dir=out, random_state=ctx.random_state, **kw)
+    paths = write_spacing_results(table, out)
+    claim = table.attrs.get("claim") or {}
+    _say("[spacing] held-out auROC on the motif-spacing grammar:")
+    _say(table[["model", "family", "auroc", "auprc"]].to_string(index=False))
+    if claim:
+        _say(f"[spacing] {claim['message']}")
+    sec = ctx.report.section("3. Motif spacing: why convolutional networks (the review's Fig. 2)")
+    sec.text(
+        "Simulated sequences carry two JASPAR motifs. In positives they sit at a fixed spacing and order; in "
+        "negatives the same two motifs sit at a random spacing and order, so k-mer content is the same in both "
+        "classes and only the arrangement differs."
+    )
+    sec.table(table.drop(columns=[c for c in ("seconds",) if c in table]), name="spacing")
+    if claim:
+        sec.text(claim["message"])
+    sec.image(paths["png"], "held-out auROC per model", width=520)
+    sec.code("genodeep experiment spacing --out runs/spacing")
+    ctx.results["spacing"] = table
+
+
+def step_interpret(ctx: DemoContext) -> None:
+    """What did the model learn? DeepLIFT/SHAP logos, filters -> motifs, TF-MoDISco patterns vs JASPAR."""
+    from genodeep.interpret.api import attribute
+    from genodeep.interpret.filters import filter_matches, filters_to_pwms
+    from genodeep.interpret.plots import save_attribution_logo, save_motif_logo
+    from genodeep.io import read_motifs
+    from genodeep.motifs.discover import discover_motifs
+
+    if "data" not in ctx.results:
+        step_data(ctx)
+    if "train" not in ctx.results:
+        step_train(ctx)
+    model = ctx.results["train"].model.eval()
+    data = ctx.results["data"]
+    genome, windows, tasks = data["genome"], data["windows"], data["tasks"]
+    width = int(ctx.results["train"].config["data"]["width"])
+    database = read_motifs(example_data.insect_motifs())
+    n_seq = 60 if ctx.quick else 240
+    sec = ctx.report.section("4. Interpretation: what the model learned")
+    sec.text(
+        "DeepLIFT/SHAP attributions (dinucleotide-shuffled references) of bound windows, aggregated into "
+        "motifs with TF-MoDISco and matched to all 286 JASPAR 2024 insect motifs (TOMTOM-like comparison, "
+        "q-values); first-layer filters turned into PWMs from the sequences that activate them most."
+    )
+    found = []
+    for task in ("SuHw_Kc", "BEAF_Kc"):
+        t = tasks.index(task)
+        bound = windows[windows[task] > 0]
+        bound = bound.iloc[np.linspace(0, len(bound) - 1, min(n_seq, len(bound))).astype(int)]
+        starts = (bound["start"] + bound["end"]) // 2 - width // 2
+        X = genome.one_hot(bound["chrom"].tolist(), starts.to_numpy(), width)
+        attr = attribute(model, X, method="deepliftshap", target=t, n_shuffles=10, random_state=ctx.random_state)
+        top = int(attr.attributions.sum(dim=(1, 2)).argmax())
+        centre = int(attr.attributions[top].abs().sum(0).argmax())
+        lo = max(0, min(width - 60, centre - 30))
+        logo = save_attribution_logo(
+            ctx.report.figures_dir / f"attribution_{task}.png", attr.attributions[top][:, lo : lo + 60],
+            title=f"{task}: DeepLIFT/SHAP of the top window, bases {lo}-{lo + 60}",
+        )
+        sec.image(logo, f"{task}: attribution logo of the highest-scoring bound window", width=520)
+        try:
+            disc = discover_motifs(X, attr.attributions, attr.hypothetical, database=database,
+                                   min_metacluster_size=20, final_min_cluster_size=10)
+        except ValueError as err:  # too few seqlets for modisco on a small run
+            sec.note(f"{task}: TF-MoDISco found no pattern ({err})")
+            continue
+        matches = disc.matches.copy()
+        if len(matches):
+            matches.insert(0, "task", task)
+            found.append(matches)
+        for name, pfm in list(disc.patterns.items())[:3]:
+            png = save_motif_logo(ctx.report.figures_dir / f"modisco_{task}_{name}.png", pfm,
+                                  title=f"{task} {name} ({disc.n_seqlets[name]} seqlets)")
+            sec.image(png, f"{task}: TF-MoDISco {name}", width=300)
+    if found:
+        table = pd.concat(found, ignore_index=True)
+        keep = [c for c in ("task", "query", "target", "p_value", "q_value", "orientation") if c in table]
+        sec.table(table[keep], name="modisco_matches")
+        _say("[interpret] TF-MoDISco patterns and their best JASPAR insect matches:")
+        _say(table[keep].head(12).to_string(index=False))
+        ctx.results["interpret"] = table
+    train = windows.sample(n=min(2000, len(windows)), random_state=ctx.random_state)
+    Xf = genome.one_hot(train["chrom"].tolist(), train["start"].to_numpy(), width)
+    fm = filters_to_pwms(model, Xf)
+    fmatch = filter_matches(fm, database)
+    fmatch = fmatch.sort_values("q_value").head(10) if "q_value" in fmatch else fmatch.head(10)
+    sec.text("First-layer filters with the most significant database matches:")
+    sec.table(fmatch, name="filter_matches")
+    sec.code("genodeep interpret --model MODEL --sequences peaks.bed --genome GENOME.fa --method deepliftshap --out interp\n"
+             "genodeep motifs discover --attributions interp/attributions.npz --database JASPAR_insects.meme --out motifs")
+
+
+def _demo_variants(genome, windows: pd.DataFrame, task: str, n_windows: int) -> pd.DataFrame:
+    """All three SNVs at every base of the central 60 bp of the test windows most bound by ``task``."""
+    from genodeep.seq.encode import ALPHABET
+
+    rows = []
+    top = windows[windows[task] > 0].head(n_windows)
+    for k, (_, w) in enumerate(top.iterrows()):
+        centre = (int(w["start"]) + int(w["end"])) // 2
+        ref_seq = genome.fetch(w["chrom"], centre - 30, centre + 30)
+        for i, ref in enumerate(ref_seq):
+            if ref not in ALPHABET:
+                continue
+            for alt in ALPHABET:
+                if alt != ref:
+                    rows.append((w["chrom"], centre - 30 + i + 1, f"w{k}_{i}", ref, alt))
+    return pd.DataFrame(rows, columns=["chrom", "pos", "id", "ref", "alt"])
+
+
+def _write_vcf(df: pd.DataFrame, path: Path) -> Path:
+    from genodeep._io_utils import atomic_write
+
+    with atomic_write(path) as fh:
+        fh.write("##fileformat=VCFv4.2\n##source=genodeep demo (all SNVs around bound windows)\n")
+        fh.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+        for r in df.itertuples(index=False):
+            fh.write(f"{r.chrom}\t{r.pos}\t{r.id}\t{r.ref}\t{r.alt}\t.\t.\t.\n")
+    return path
+
+
+def step_variants(ctx: DemoContext) -> None:
+    """Score every SNV around strongly bound test windows; show the largest predicted effects."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from genodeep.variants import score_variants
+    from genodeep.zoo import save_package
+
+    if "train" not in ctx.results:
+        step_train(ctx)
+    if "data" not in ctx.results:
+        step_data(ctx)
+    result = ctx.results["train"]
+    data = ctx.results["data"]
+    genome, test = data["genome"], data["splits"]["test"]
+    task = "SuHw_Kc"
+    variants = _demo_variants(genome, test, task, n_windows=2 if ctx.quick else 6)
+    vcf = _write_vcf(variants, ctx.path("variants", "snvs.vcf"))
+    pkg = save_package(result.model, ctx.path("variants", "model"), data_spec=_data_spec(result), overwrite=True)
+    from genodeep.zoo import load
+
+    table = score_variants(load(pkg), genome, vcf, out=None)
+    score_variants(load(pkg), genome, vcf, out=ctx.path("variants", "scored.vcf.gz"))
+    table = table.assign(abs_effect=table[f"{task}.diff"].abs())
+    top = table.sort_values("abs_effect", ascending=False).head(15)
+    cols = ["chrom", "pos", "ref", "alt", f"{task}.ref", f"{task}.alt", f"{task}.diff", f"{task}.logodds", "max_task"]
+    _say(f"[variants] {len(table):,} SNVs scored; largest predicted effects on {task}:")
+    _say(top[cols].head(8).to_string(index=False))
+    # effect profile along the sequence: mean |effect| per position for each window
+    fig, ax = plt.subplots(figsize=(9, 3))
+    window = table["id"].str.split("_").str[0]
+    for name, group in table.groupby(window):
+        prof = group.groupby("pos")[f"{task}.diff"].apply(lambda d: d.abs().max())
+        ax.plot(prof.index - prof.index.min(), prof.to_numpy(), lw=1, label=name)
+    ax.set_xlabel("position in the 60-bp core (bp)")
+    ax.set_ylabel(f"max |effect| on {task}")
+    ax.set_title("In-silico SNV scan of bound test windows")
+    fig.tight_layout()
+    png = ctx.report.figures_dir / "variant_effects.png"
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+    sec = ctx.report.section("5. Variant effect prediction")
+    sec.text(
+        f"Every possible SNV in the central 60 bp of the most strongly bound test windows for {task} "
+        f"({len(table):,} variants) was written to a VCF and scored with the trained model: reference and "
+        "alternative windows from the genome, both strands averaged, effects per task."
+    )
+    sec.table(top[cols], name="top_variants")
+    sec.image(png, "largest effect per position along each scanned core")
+    sec.code("genodeep score-variants --model MODEL --genome GENOME.fa --vcf snvs.vcf --out scored.vcf.gz")
+    ctx.results["variants"] = table
+
+
+def _data_spec(result) -> dict:
+    cfg = result.config
+    return {
+        "sequence_length": int(cfg["data"].get("width", 0)) or None,
+        "task_names": list(result.data.task_names) if hasattr(result.data, "task_names") else None,
+        "kind": "binary",
+        "genome": "dm3 (genodeep example slice chr2R:6-14 Mb)",
+    }
+
+
+def step_zoo(ctx: DemoContext) -> None:
+    """Save the trained insulator model as a package and add it to the local zoo."""
+    from genodeep import zoo
+
+    if "train" not in ctx.results:
+        step_train(ctx)
+    result = ctx.results["train"]
+    pkg = zoo.save_package(
+        result.model, ctx.path("packages", "insulators-cnn"), data_spec=_data_spec(result),
+        metadata={"description": "Basset-style CNN for 8 fly insulator ChIP-chip tasks (genodeep demo)"},
+        overwrite=True,
+    )
+    name = zoo.add(pkg, overwrite=True)
+    table = zoo.list_models()
+    _say(f"[zoo] added {name} to {zoo.zoo_dir()}")
+    sec = ctx.report.section("7. Sharing: model packages and the local zoo")
+    sec.text(
+        "The trained model is saved as a package (constructor arguments, safetensors weights, data spec, "
+        f"metadata, model card and sha256 checksums) and added to the local zoo at {zoo.zoo_dir()}."
+    )
+    sec.table(table, name="zoo")
+    sec.code(f"genodeep zoo list\ngenodeep zoo predict {name} --fasta my_sequences.fa --out predictions.tsv")
+
+
 STEPS: dict[str, Callable[[DemoContext], None]] = {
     "data": step_data,
+    "train": step_train,
+    "spacing": step_spacing,
+    "interpret": step_interpret,
+    "variants": step_variants,
+    "zoo": step_zoo,
 }
 
 

@@ -46,6 +46,16 @@ def motifs() -> Path:
     return _path("motifs.meme")
 
 
+def insect_motifs() -> Path:
+    """gzip MEME file with all 286 JASPAR 2024 CORE insect matrices (the database for fly motifs)."""
+    return _path("JASPAR2024_CORE_insects.meme.gz")
+
+
+def insulator_config() -> Path:
+    """The ``genodeep train`` config of the insulator model (the demo's; also ``examples/insulators.yaml``)."""
+    return _path("configs", "insulators.yaml")
+
+
 def pbmc_counts() -> Path:
     """AnnData ``.h5ad`` with 700 PBMCs x 765 genes of raw UMI counts, ``obs['bulk_labels']``."""
     return _path("pbmc68k_counts.h5ad")
