@@ -154,7 +154,7 @@ def step_train(ctx: DemoContext) -> None:
     )
     sec.table(summary, name="insulators_summary")
     sec.table(deep, name="insulators_per_task")
-    for png in sorted(run_dir.glob("*.png")):
+    for png in sorted(run_dir.rglob("*.png")):
         sec.image(png, png.stem.replace("_", " "), width=480)
     sec.code(f"genodeep train {example_data.insulator_config().name} --out runs/insulators --baselines"
              "   # examples/insulators.yaml")
