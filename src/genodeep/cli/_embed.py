@@ -1,0 +1,49 @@
+"""``genodeep embed``: latent space of cells from an scVI-style VAE, an autoencoder or PCA."""
+
+from __future__ import annotations
+
+import argparse
+
+from genodeep.cli._denoise import add_io_arguments, read_input, write_outputs
+
+HELP = "embed cells in a low-dimensional latent space (NB/ZINB VAE with optional batch correction, AE, PCA)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_io_arguments(p, latent_default=10)
+    p.add_argument(
+        "--model",
+        choices=("vae", "zinb-vae", "zinb", "nb", "ae", "dae", "linear", "pca"),
+        default="vae",
+        help="vae (NB, scVI-style; default), zinb-vae, count/plain autoencoders or pca",
+    )
+    p.add_argument(
+        "--batch-key",
+        default=None,
+        help="obs column with the batch of each cell (batch correction)",
+    )
+    p.add_argument("--weight-decay", type=float, default=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    from genodeep.sc.api import embed
+
+    adata = read_input(args)
+    out = embed(
+        adata,
+        model=args.model,
+        batch_key=args.batch_key,
+        layer=args.layer,
+        n_latent=args.n_latent,
+        n_top_genes=args.n_top_genes,
+        max_epochs=args.max_epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        out_dir=args.out_dir,
+        device=args.device,
+        random_state=args.random_state,
+        verbose=True,
+    )
+    write_outputs(out, args, step="embed", key="X_genodeep")
+    return 0

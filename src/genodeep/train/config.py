@@ -1,0 +1,600 @@
+"""The YAML schema of ``genodeep train``: five sections whose keys are the API's keyword arguments.
+
+.. code-block:: yaml
+
+    description: free text (optional)
+    data:                     # kind + keyword arguments of the loader for that kind
+      kind: genome            # genome | fasta | simulate   (see genodeep.train.run.DATA_KINDS)
+      genome: example:genome  # paths are relative to this file; example:NAME = genodeep.example_data
+      beds: example:insulator_peaks
+      width: 500
+      valid: chr2R_6M_14M:5000000-6000000
+      test: chr2R_6M_14M:6000000-8000000
+    model:                    # name + keyword arguments of genodeep.models.build_model(name, ...)
+      name: basset
+    training:                 # keyword arguments of genodeep.train.fit(...)
+      max_epochs: 10
+      lr: 0.001
+    baselines:                # true, or keyword arguments of genodeep.models.baselines.fit_baselines
+      models: [logistic, random_forest, gradient_boosting]
+      k: 4
+    output:                   # fields of OutputOptions
+      plots: true
+
+The valid keys are read from the signatures of the functions that receive them, so this schema cannot
+drift from the API: an unknown key is an error that lists the valid ones, a value of the wrong type is an
+error naming the file and the key path (``data.width``), and a missing input file is an error naming the
+key that points to it.
+"""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import inspect
+import os
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+SECTIONS = ("data", "model", "training", "baselines", "output")
+TOP_LEVEL_KEYS = (*SECTIONS, "description")
+
+#: Prefix of a value that names shipped data: ``example:genome`` -> ``genodeep.example_data.genome()``.
+EXAMPLE_PREFIX = "example:"
+
+
+class ConfigError(ValueError):
+    """A problem in a training config: says the file, the key path, the rule and the fix."""
+
+    def __init__(self, message: str, *, source: str | None = None, key: str | None = None) -> None:
+        self.source = source
+        self.key = key
+        where = ""
+        if source:
+            where += f"{source}: "
+        if key:
+            where += f"{key}: "
+        super().__init__(where + message)
+
+
+@dataclass
+class OutputOptions:
+    """The ``output:`` section.
+
+    Attributes
+    ----------
+    dir : str, optional
+        Run folder, used when ``--out`` (``out_dir=``) is not given; relative to the current folder.
+    plots : bool
+        Write training curves and ROC/PR curves as PNG.
+    predictions : bool
+        Write test-split predictions (``predictions.tsv`` and ``predictions.npz``).
+    save_model : bool
+        Save the trained model as a package folder ``model/`` (safetensors + config JSON).
+    """
+
+    dir: str | None = None
+    plots: bool = True
+    predictions: bool = True
+    save_model: bool = True
+
+
+# --------------------------------------------------------------------------------------------------
+# signatures -> valid keys and type hints
+
+
+def parameters(
+    func: Callable, *, exclude: Iterable[str] = (), skip_positional: int = 0
+) -> dict[str, inspect.Parameter]:
+    """Keyword parameters of ``func`` (or a class's constructor), without ``self``/``*args``/``**kw``.
+
+    Parameters
+    ----------
+    func : callable or type
+        The function whose arguments a config section fills.
+    exclude : iterable of str
+        Names supplied by genodeep itself (data tensors, out_dir, ...).
+    skip_positional : int
+        Number of leading positional parameters to leave out.
+    """
+    sig = inspect.signature(func)
+    out: dict[str, inspect.Parameter] = {}
+    seen_positional = 0
+    exclude = set(exclude)
+    for name, p in sig.parameters.items():
+        if name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        if (
+            p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            and seen_positional < skip_positional
+        ):
+            seen_positional += 1
+            continue
+        if name in exclude:
+            continue
+        out[name] = p
+    return out
+
+
+def type_hints(func: Callable) -> dict[str, Any]:
+    """Evaluated annotations of ``func`` (empty when they cannot be resolved)."""
+    target = func.__init__ if isinstance(func, type) else func
+    try:
+        return typing.get_type_hints(target)
+    except Exception:
+        return {}
+
+
+def _type_name(hint: Any) -> str:
+    if hint is type(None):
+        return "null"
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(hint))
+    if hint is os.PathLike or hint is Path:
+        return "path"
+    if origin in (list, tuple, cabc.Sequence, cabc.Iterable, cabc.Collection):
+        return "list"
+    if origin in (dict, cabc.Mapping):
+        return "mapping"
+    return getattr(hint, "__name__", str(hint))
+
+
+def check_type(value: Any, hint: Any) -> bool:
+    """Whether a YAML value fits the annotation ``hint`` (unknown annotations accept anything)."""
+    if hint is Any or hint is inspect.Parameter.empty:
+        return True
+    if hint is type(None) or hint is None:
+        return value is None
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is typing.Literal:
+        return value in args
+    if origin in (typing.Union, types.UnionType):
+        return any(check_type(value, a) for a in args)
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if hint in (os.PathLike, Path):
+        return isinstance(value, (str, os.PathLike))
+    if origin in (list, tuple, cabc.Sequence, cabc.Iterable, cabc.Collection) or hint in (
+        list,
+        tuple,
+    ):
+        if not isinstance(value, (list, tuple)):
+            return False
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return len(args) == len(value) and all(check_type(v, a) for v, a in zip(value, args))
+        inner = args[0] if args else Any
+        return all(check_type(v, inner) for v in value)
+    if origin in (dict, cabc.Mapping) or hint in (dict, Mapping):
+        if not isinstance(value, Mapping):
+            return False
+        if len(args) == 2:
+            return all(check_type(k, args[0]) and check_type(v, args[1]) for k, v in value.items())
+        return True
+    return True  # classes YAML cannot express (torch.dtype, ...): let the function check it
+
+
+def is_path_hint(hint: Any) -> bool:
+    """Whether the annotation mentions a path type (``os.PathLike``/``Path``), at any depth."""
+    if hint in (os.PathLike, Path):
+        return True
+    return any(is_path_hint(a) for a in typing.get_args(hint))
+
+
+def check_section(
+    section: Mapping[str, Any],
+    params: Mapping[str, inspect.Parameter],
+    hints: Mapping[str, Any],
+    *,
+    key_prefix: str,
+    source: str | None,
+    extra: Iterable[str] = (),
+    required: bool = True,
+) -> None:
+    """Raise :class:`ConfigError` for unknown keys, wrong types, or missing required keys."""
+    valid = [*extra, *params]
+    for key, value in section.items():
+        if key in extra:
+            continue
+        if key not in params:
+            from genodeep._validate import near_matches
+
+            hint = near_matches(str(key), valid)
+            did = f" (did you mean {', '.join(hint)}?)" if hint else ""
+            raise ConfigError(
+                f"unknown key {key!r}{did}; valid keys are: {', '.join(valid)}",
+                source=source,
+                key=f"{key_prefix}.{key}" if key_prefix else str(key),
+            )
+        hint = hints.get(key)
+        if hint is not None and not check_type(value, hint):
+            raise ConfigError(
+                f"expected {_type_name(hint)}, got {type(value).__name__} {value!r}",
+                source=source,
+                key=f"{key_prefix}.{key}",
+            )
+    if required:
+        for name, p in params.items():
+            if p.default is inspect.Parameter.empty and name not in section:
+                raise ConfigError(
+                    f"missing required key {name!r}; add it (valid keys are: {', '.join(valid)})",
+                    source=source,
+                    key=key_prefix,
+                )
+
+
+# --------------------------------------------------------------------------------------------------
+# paths
+
+
+def resolve_example(value: str) -> Any:
+    """``example:genome`` -> the path of :func:`genodeep.example_data.genome`; ``example:NAME/KEY``
+    picks one entry of a mapping (``example:insulator_peaks/BEAF_Kc``)."""
+    from genodeep import example_data
+
+    ref = value[len(EXAMPLE_PREFIX) :]
+    name, _, key = ref.partition("/")
+    getter = getattr(example_data, name, None)
+    available = [
+        n
+        for n, f in vars(example_data).items()
+        if callable(f)
+        and not n.startswith("_")
+        and getattr(f, "__module__", "") == example_data.__name__
+    ]
+    if getter is None or name not in available:
+        raise ValueError(
+            f"unknown shipped data {value!r}; available: {', '.join(EXAMPLE_PREFIX + a for a in available)}"
+        )
+    result = getter()
+    if key:
+        if not isinstance(result, Mapping) or key not in result:
+            keys = list(result) if isinstance(result, Mapping) else []
+            raise ValueError(
+                f"{value!r}: {EXAMPLE_PREFIX}{name} has no entry {key!r}; entries: {', '.join(keys)}"
+            )
+        result = result[key]
+    if isinstance(result, Mapping):
+        return {k: str(v) for k, v in result.items()}
+    return str(result)
+
+
+def resolve_path(value: Any, base: Path | None, *, source: str | None, key: str) -> Any:
+    """Resolve path values: ``example:`` references, and relative paths against the config's folder.
+
+    Mappings and lists of paths are resolved element-wise. Missing files raise :class:`ConfigError`.
+    """
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return {k: resolve_path(v, base, source=source, key=f"{key}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [
+            resolve_path(v, base, source=source, key=f"{key}[{i}]") for i, v in enumerate(value)
+        ]
+    if not isinstance(value, (str, os.PathLike)):
+        return value
+    text = os.fspath(value)
+    if text.startswith(EXAMPLE_PREFIX):
+        try:
+            resolved = resolve_example(text)
+        except ValueError as err:
+            raise ConfigError(str(err), source=source, key=key) from None
+        if isinstance(resolved, Mapping):
+            return resolve_path(resolved, None, source=source, key=key)
+        text = resolved
+    p = Path(os.path.expanduser(text))
+    if not p.is_absolute() and base is not None:
+        p = base / p
+    if not p.exists():
+        raise ConfigError(
+            f"file not found: {p} (relative paths are read from the config file's folder)",
+            source=source,
+            key=key,
+        )
+    return str(p.resolve())
+
+
+# --------------------------------------------------------------------------------------------------
+# the sections
+
+
+def _validate_data(section: Any, *, base: Path | None, source: str | None) -> dict:
+    from genodeep.train.run import DATA_KINDS, loader_parameters
+
+    if not isinstance(section, Mapping):
+        raise ConfigError(
+            f"expected a mapping, got {type(section).__name__}", source=source, key="data"
+        )
+    kind = section.get("kind")
+    if kind not in DATA_KINDS:
+        raise ConfigError(
+            f"kind={kind!r} is not valid; choose one of: {', '.join(DATA_KINDS)}",
+            source=source,
+            key="data.kind",
+        )
+    params, hints = loader_parameters(kind, section)
+    body = {k: v for k, v in section.items() if k != "kind"}
+    # paths first (an ``example:`` reference may stand for a mapping), then names and types
+    for key, value in body.items():
+        hint = hints.get(key)
+        if key in params and hint is not None and is_path_hint(hint):
+            body[key] = resolve_path(value, base, source=source, key=f"data.{key}")
+    check_section(body, params, hints, key_prefix="data", source=source, extra=("kind",))
+    return {"kind": kind, **body}
+
+
+def _validate_model(section: Any, *, source: str | None) -> dict:
+    from genodeep.models import MODELS
+
+    if not isinstance(section, Mapping):
+        raise ConfigError(
+            f"expected a mapping with a 'name', got {type(section).__name__}",
+            source=source,
+            key="model",
+        )
+    name = section.get("name")
+    if name not in MODELS:
+        raise ConfigError(
+            f"name={name!r} is not a model; choose one of: {', '.join(MODELS)}",
+            source=source,
+            key="model.name",
+        )
+    cls = MODELS[name]
+    params = parameters(cls)
+    body = {k: v for k, v in section.items() if k != "name"}
+    check_section(
+        body,
+        params,
+        type_hints(cls),
+        key_prefix="model",
+        source=source,
+        extra=("name",),
+        required=False,
+    )
+    return {"name": name, **body}
+
+
+def _validate_training(section: Any, *, source: str | None) -> dict:
+    from genodeep.train.run import fit_parameters
+
+    if section is None:
+        return {}
+    if not isinstance(section, Mapping):
+        raise ConfigError(
+            f"expected a mapping, got {type(section).__name__}", source=source, key="training"
+        )
+    params, hints = fit_parameters()
+    check_section(section, params, hints, key_prefix="training", source=source, required=False)
+    return dict(section)
+
+
+def _validate_baselines(section: Any, *, source: str | None) -> dict | None:
+    from genodeep.models.baselines import BASELINES
+    from genodeep.train.run import baseline_parameters
+
+    if section is None or section is False:
+        return None
+    if section is True:
+        return {}
+    if not isinstance(section, Mapping):
+        raise ConfigError(
+            f"expected true/false or a mapping, got {type(section).__name__}",
+            source=source,
+            key="baselines",
+        )
+    params, hints = baseline_parameters()
+    check_section(section, params, hints, key_prefix="baselines", source=source, required=False)
+    for name in section.get("models") or ():
+        if name not in BASELINES:
+            raise ConfigError(
+                f"{name!r} is not a baseline; choose from: {', '.join(BASELINES)}",
+                source=source,
+                key="baselines.models",
+            )
+    return dict(section)
+
+
+def _validate_output(section: Any, *, source: str | None) -> dict:
+    if section is None:
+        return {}
+    if not isinstance(section, Mapping):
+        raise ConfigError(
+            f"expected a mapping, got {type(section).__name__}", source=source, key="output"
+        )
+    params = {
+        f.name: inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default)
+        for f in fields(OutputOptions)
+    }
+    check_section(
+        section,
+        params,
+        type_hints(OutputOptions),
+        key_prefix="output",
+        source=source,
+        required=False,
+    )
+    return dict(section)
+
+
+def validate_config(
+    config: Mapping[str, Any], *, source: str | None = None, base: str | os.PathLike | None = None
+) -> dict:
+    """Check a config mapping against the API's signatures and resolve its paths.
+
+    Parameters
+    ----------
+    config : mapping
+        Parsed YAML with the sections ``data``, ``model``, ``training``, ``baselines``, ``output``.
+    source : str, optional
+        Name of the file it came from (used in error messages).
+    base : path, optional
+        Folder that relative paths are read from (default: the current folder).
+
+    Returns
+    -------
+    config : dict
+        A new dict: sections validated, paths absolute, ``baselines`` ``None`` or a dict.
+
+    Raises
+    ------
+    ConfigError
+        (a ``ValueError``) naming the file, the key path, the rule and the valid keys.
+    """
+    if not isinstance(config, Mapping):
+        raise ConfigError(
+            f"a config must be a mapping of sections, got {type(config).__name__}", source=source
+        )
+    for key in config:
+        if key not in TOP_LEVEL_KEYS:
+            raise ConfigError(
+                f"unknown section {key!r}; valid sections are: {', '.join(TOP_LEVEL_KEYS)}",
+                source=source,
+                key=str(key),
+            )
+    for required in ("data", "model"):
+        if required not in config:
+            raise ConfigError(f"missing section {required!r}", source=source)
+    base_path = Path(base) if base is not None else Path.cwd()
+    out: dict[str, Any] = {}
+    if "description" in config:
+        out["description"] = str(config["description"])
+    out["data"] = _validate_data(config["data"], base=base_path, source=source)
+    out["model"] = _validate_model(config["model"], source=source)
+    out["training"] = _validate_training(config.get("training"), source=source)
+    out["baselines"] = _validate_baselines(config.get("baselines"), source=source)
+    out["output"] = _validate_output(config.get("output"), source=source)
+    return out
+
+
+def apply_overrides(
+    config: Mapping[str, Any], overrides: Mapping[str, Any] | Iterable[str] | None
+) -> dict:
+    """Return a copy of ``config`` with dotted-key overrides applied.
+
+    Parameters
+    ----------
+    overrides : mapping ``{"training.max_epochs": 3}`` or strings ``"training.max_epochs=3"``
+        String values are parsed as YAML (``3`` -> int, ``true`` -> bool, ``[a, b]`` -> list).
+    """
+    import copy
+
+    import yaml
+
+    out = copy.deepcopy(dict(config))
+    if not overrides:
+        return out
+    items: list[tuple[str, Any]] = []
+    if isinstance(overrides, Mapping):
+        items = list(overrides.items())
+    else:
+        for text in overrides:
+            key, sep, raw = str(text).partition("=")
+            if not sep or not key:
+                raise ValueError(
+                    f"override {text!r} should look like SECTION.KEY=VALUE, e.g. training.lr=0.01"
+                )
+            items.append((key.strip(), yaml.safe_load(raw)))
+    for key, value in items:
+        parts = key.split(".")
+        node = out
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None or child is True:
+                child = {}
+            if not isinstance(child, dict):
+                raise ValueError(f"override {key!r}: {part!r} is not a section")
+            node[part] = child
+            node = child
+        node[parts[-1]] = value
+    return out
+
+
+def load_config(
+    config: str | os.PathLike | Mapping[str, Any],
+    *,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+) -> dict:
+    """Read (if a path), apply overrides, validate and resolve a training config.
+
+    Parameters
+    ----------
+    config : path to a YAML file, or a mapping
+        Relative paths inside a file are read from the file's folder; inside a mapping, from the
+        current folder.
+    overrides : mapping or list of "KEY=VALUE" strings, optional
+        Dotted keys, e.g. ``{"training.max_epochs": 2}``, applied before validation.
+
+    Returns
+    -------
+    config : dict
+        Validated, with absolute paths (see :func:`validate_config`).
+    """
+    import yaml
+
+    source = None
+    base = None
+    if isinstance(config, (str, os.PathLike)):
+        path = Path(config)
+        if not path.exists():
+            raise FileNotFoundError(f"config file not found: {path}")
+        source = str(path)
+        base = path.resolve().parent
+        try:
+            with open(path, encoding="utf-8") as fh:
+                parsed = yaml.safe_load(fh)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"not valid YAML ({err})", source=source) from None
+        if parsed is None:
+            raise ConfigError("the file is empty", source=source)
+        config = parsed
+    merged = apply_overrides(config, overrides)
+    return validate_config(merged, source=source, base=base)
+
+
+def dump_config(config: Mapping[str, Any], path: str | os.PathLike) -> None:
+    """Write a (resolved) config as YAML, atomically."""
+    import yaml
+
+    from genodeep._io_utils import atomic_write
+
+    class _Dumper(yaml.SafeDumper):
+        pass
+
+    def _list(dumper, data):  # [1, 2, 3] on one line; nested structures as blocks
+        flow = all(not isinstance(v, (list, dict)) for v in data)
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+    _Dumper.add_representer(list, _list)
+    with atomic_write(path) as fh:
+        yaml.dump(
+            _plain(config), fh, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100
+        )
+
+
+def _plain(value: Any) -> Any:
+    """Convert tuples/paths/numpy scalars to plain YAML types."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "item") and callable(value.item):
+        try:
+            return value.item()
+        except (TypeError, ValueError):
+            return str(value)
+    return value

@@ -1,0 +1,260 @@
+"""The training config schema: every example validates; bad configs fail with the file, the key path,
+the rule and the valid keys; the valid keys are those of the API's signatures."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from genodeep.train.config import (
+    ConfigError,
+    apply_overrides,
+    check_type,
+    load_config,
+    validate_config,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
+
+
+def _write(tmp_path, cfg, name="cfg.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _minimal(**data):
+    return {
+        "data": {
+            "kind": "simulate",
+            "simulate": "presence",
+            "n": 50,
+            "length": 40,
+            "names": ["MA0529.3"],
+            **data,
+        },
+        "model": {"name": "deepbind", "filters": 4},
+    }
+
+
+def test_examples_exist_for_every_architecture():
+    from genodeep.models import MODELS
+
+    names = {p.stem for p in EXAMPLES}
+    assert set(MODELS) <= names
+    assert {"insulators", "spacing"} <= names
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_every_example_validates_and_builds_its_model(path):
+    from genodeep.models import MODELS
+    from genodeep.train.run import build_model_from_config
+
+    raw = yaml.safe_load(path.read_text())
+    raw.pop("search", None)  # genodeep tune's extra section (checked by the tune tests)
+    cfg = validate_config(raw, source=str(path), base=path.parent)
+    assert cfg["model"]["name"] in MODELS
+    for key in ("genome", "motifs"):  # resolved paths exist
+        if cfg["data"].get(key):
+            assert Path(cfg["data"][key]).exists()
+    for p in (cfg["data"].get("beds") or {}).values():
+        assert Path(p).exists()
+    n_tasks = len(cfg["data"].get("beds") or cfg["data"].get("names") or [0])
+    length = cfg["data"].get("width") or cfg["data"].get("length")
+    model = build_model_from_config(
+        cfg["model"],
+        n_tasks=1 if cfg["data"].get("simulate") == "grammar" else n_tasks,
+        input_length=length,
+    )
+    assert model.n_params > 0
+
+
+def test_unknown_key_lists_the_valid_keys_from_the_signature(tmp_path):
+    from genodeep.train.fit import fit
+
+    cfg = _minimal()
+    cfg["training"] = {"max_epoch": 3}
+    path = _write(tmp_path, cfg)
+    with pytest.raises(ValueError) as err:
+        load_config(path)
+    msg = str(err.value)
+    assert str(path) in msg and "training.max_epoch" in msg
+    assert "did you mean max_epochs" in msg
+    supplied = {
+        "model",
+        "train_data",
+        "valid_data",
+        "out_dir",
+        "resume",
+        "verbose",
+        "task_names",
+        "callbacks",
+    }
+    for name in set(inspect.signature(fit).parameters) - supplied:
+        assert name in msg, name
+    for name in ("callbacks", "out_dir", "train_data"):
+        assert f" {name}," not in msg
+
+
+def test_unknown_model_argument_lists_the_architectures_arguments(tmp_path):
+    from genodeep.models import model_arguments
+
+    cfg = _minimal()
+    cfg["model"]["filter"] = 3
+    with pytest.raises(ConfigError, match=r"model\.filter") as err:
+        validate_config(cfg, source="x.yaml")
+    for name in model_arguments("deepbind"):
+        assert name in str(err.value)
+    assert str(err.value).startswith("x.yaml: ")
+
+
+def test_unknown_data_key_lists_loader_and_simulator_arguments():
+    from genodeep.seq import simulate_motif_presence
+
+    cfg = _minimal(widht=3)
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg)
+    msg = str(err.value)
+    assert "data.widht" in msg
+    for name in ("n_per_seq", "positive_fraction", "gc", "valid_fraction", "names", "motifs"):
+        assert name in msg
+    assert set(inspect.signature(simulate_motif_presence).parameters) - {
+        "motifs",
+        "random_state",
+    } <= set(msg.replace(",", " ").split())
+
+
+def test_unknown_section_and_kind_and_model_name():
+    with pytest.raises(
+        ConfigError, match="valid sections are: data, model, training, baselines, output"
+    ):
+        validate_config({**_minimal(), "trainng": {}})
+    with pytest.raises(ConfigError, match=r"data\.kind.*genome, fasta, simulate"):
+        validate_config({**_minimal(), "data": {"kind": "bam"}})
+    with pytest.raises(ConfigError, match=r"model\.name.*basset"):
+        validate_config({**_minimal(), "model": {"name": "resnet"}})
+    with pytest.raises(ConfigError, match="missing section 'model'"):
+        validate_config({"data": _minimal()["data"]})
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "expected"),
+    [
+        ("training", "max_epochs", "ten", "expected int, got str 'ten'"),
+        ("training", "lr", "fast", "expected float"),
+        ("training", "optimizer", "adagrad", "expected one of 'adam', 'adamw', 'rmsprop', 'sgd'"),
+        ("model", "filters", 2.5, "expected int, got float"),
+        ("data", "n", True, "expected int, got bool"),
+        ("baselines", "k", [4], "expected int, got list"),
+        ("output", "plots", "yes", "expected bool"),
+    ],
+)
+def test_wrong_type_names_the_key(section, key, value, expected):
+    cfg = _minimal()
+    cfg.setdefault(section, {})
+    cfg[section] = {**(cfg[section] or {}), key: value}
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg, source="c.yaml")
+    msg = str(err.value)
+    assert f"c.yaml: {section}.{key}: " in msg
+    assert expected in msg
+
+
+def test_missing_file_names_the_key_and_resolves_relative_to_the_config(tmp_path):
+    sub = tmp_path / "configs"
+    sub.mkdir()
+    (sub / "peaks.bed").write_text("chr1\t0\t10\n")
+    cfg = {
+        "data": {
+            "kind": "genome",
+            "genome": "genome.fa",
+            "beds": {"a": "peaks.bed"},
+            "test": "chr1:0-100",
+        },
+        "model": {"name": "deepbind"},
+    }
+    path = _write(sub, cfg)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "data.genome: file not found" in str(err.value)
+    assert str(sub / "genome.fa") in str(err.value)
+    (sub / "genome.fa").write_text(">chr1\nACGT\n")
+    cfg["data"]["beds"]["b"] = "missing.bed"
+    path = _write(sub, cfg)
+    with pytest.raises(ConfigError, match=r"data\.beds\.b: file not found"):
+        load_config(path)
+    del cfg["data"]["beds"]["b"]
+    resolved = load_config(_write(sub, cfg))
+    assert resolved["data"]["genome"] == str((sub / "genome.fa").resolve())
+    assert resolved["data"]["beds"]["a"] == str((sub / "peaks.bed").resolve())
+
+
+def test_example_references_resolve_to_shipped_data():
+    from genodeep import example_data
+
+    cfg = {
+        "data": {
+            "kind": "genome",
+            "genome": "example:genome",
+            "beds": "example:insulator_peaks",
+            "test": "x",
+        },
+        "model": {"name": "basset"},
+    }
+    out = validate_config(cfg)
+    assert out["data"]["genome"] == str(example_data.genome().resolve())
+    assert list(out["data"]["beds"]) == list(example_data.INSULATOR_TASKS)
+    cfg["data"]["genome"] = "example:genomes"
+    with pytest.raises(ConfigError, match="example:genome"):
+        validate_config(cfg)
+
+
+def test_missing_required_key_and_bad_yaml(tmp_path):
+    cfg = _minimal()
+    del cfg["data"]["n"]
+    with pytest.raises(ConfigError, match="missing required key 'n'"):
+        validate_config(cfg)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    with pytest.raises(FileNotFoundError):
+        load_config(tmp_path / "none.yaml")
+
+
+def test_baselines_section_forms():
+    assert validate_config(_minimal())["baselines"] is None
+    assert validate_config({**_minimal(), "baselines": True})["baselines"] == {}
+    assert validate_config({**_minimal(), "baselines": {"k": 3}})["baselines"] == {"k": 3}
+    with pytest.raises(ConfigError, match="not a baseline"):
+        validate_config({**_minimal(), "baselines": {"models": ["svm"]}})
+
+
+def test_overrides_apply_dotted_keys_and_parse_yaml():
+    cfg = _minimal()
+    out = apply_overrides(
+        cfg, ["training.max_epochs=3", "data.n=20", "baselines.models=[logistic]"]
+    )
+    assert out["training"] == {"max_epochs": 3}
+    assert out["data"]["n"] == 20 and cfg["data"]["n"] == 50  # the input is not modified
+    assert out["baselines"] == {"models": ["logistic"]}
+    assert apply_overrides(cfg, {"model.filters": 8})["model"]["filters"] == 8
+    with pytest.raises(ValueError, match="SECTION.KEY=VALUE"):
+        apply_overrides(cfg, ["training.lr"])
+
+
+def test_check_type_known_answers():
+    from collections.abc import Mapping, Sequence
+    from typing import Literal
+
+    assert check_type(3, int) and not check_type(True, int) and not check_type(3.0, int)
+    assert check_type(3, float) and check_type(None, int | None)
+    assert check_type([1, 2], Sequence[int]) and not check_type([1, "a"], Sequence[int])
+    assert check_type({"a": "x"}, Mapping[str, str]) and not check_type(["a"], Mapping[str, str])
+    assert check_type("a", Literal["a", "b"]) and not check_type("c", Literal["a", "b"])
+    assert check_type(np.float32(1.0), object)
