@@ -87,7 +87,9 @@ def main() -> None:
             finally:
                 tsm._FAST_MIN_SECONDS = old
 
-    t = compare(f"ISM Basset-like L={L_BASSET}, {N_ISM_BASSET} seqs", ism_basset, peer, rounds=ROUNDS)
+    t = compare(
+        f"ISM Basset-like L={L_BASSET}, {N_ISM_BASSET} seqs", ism_basset, peer, rounds=ROUNDS
+    )
     timings.append(t)
     per_seq = t["ours"]["median"] / N_ISM_BASSET
     results["ism_basset_s_per_seq"] = result(
@@ -128,9 +130,16 @@ def main() -> None:
         )
     else:
         results["ism_bpnet_time_vs_tangermeme"] = result(
-            None, 1.0, "x tangermeme time", higher_is_better=False, peer="tangermeme", reason=missing
+            None,
+            1.0,
+            "x tangermeme time",
+            higher_is_better=False,
+            peer="tangermeme",
+            reason=missing,
         )
-    t = compare("ISM BPNet-like float32 (A) vs bfloat16 (B)", ism_bpnet, ism_bpnet_bf16, rounds=ROUNDS)
+    t = compare(
+        "ISM BPNet-like float32 (A) vs bfloat16 (B)", ism_bpnet, ism_bpnet_bf16, rounds=ROUNDS
+    )
     timings.append(t)
     exact, approx = ism_bpnet(), ism_bpnet_bf16()
     err = (approx - exact).abs()
@@ -158,14 +167,21 @@ def main() -> None:
         key = f"deeplift_shap_{name}_time_vs_tangermeme"
         if tdls is None:
             results[key] = result(
-                None, 0.5, "x tangermeme time", higher_is_better=False, peer="tangermeme", reason=missing
+                None,
+                0.5,
+                "x tangermeme time",
+                higher_is_better=False,
+                peer="tangermeme",
+                reason=missing,
             )
             continue
 
         def peer(peer_model=peer_model, X=X, refs=refs):
             return tdls(peer_model, X, target=0, references=refs, device="cpu")
 
-        t = compare(f"DeepLIFT/SHAP {name}-like, {N_DLS} seqs x {N_REFS} refs", ours, peer, rounds=ROUNDS)
+        t = compare(
+            f"DeepLIFT/SHAP {name}-like, {N_DLS} seqs x {N_REFS} refs", ours, peer, rounds=ROUNDS
+        )
         timings.append(t)
         a, b = ours(), peer()
         results[key] = result(

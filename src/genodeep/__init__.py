@@ -60,6 +60,20 @@ _API: dict[str, str] = {
     "scan": "genodeep.motifs.scan",
     "compare": "genodeep.motifs.compare",
     "save_logo": "genodeep.motifs.logo",
+    # single cell
+    "read_counts": "genodeep.io.counts",
+    "denoise": "genodeep.sc.api",
+    "embed": "genodeep.sc.api",
+    "generate": "genodeep.sc.api",
+    # multimodal, transfer, graphs
+    "MultimodalModel": "genodeep.models.multimodal",
+    "GCN": "genodeep.models.gcn",
+    "read_graph": "genodeep.io.graph",
+    "fine_tune": "genodeep.train.transfer",
+    # interpretation
+    "attribute": "genodeep.interpret.api",
+    "discover_motifs": "genodeep.motifs.discover",
+    "filters_to_pwms": "genodeep.interpret.filters",
     # variants
     "score_variants": "genodeep.variants",
     # sharing

@@ -7,7 +7,13 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
-from captum.attr import DeepLiftShap
+from torch import nn
+
+from genodeep.interpret import deep_lift_shap
+from genodeep.interpret.deeplift import _Explainer
+from genodeep.models import DeepBind, build_model
+from genodeep.nn import Exp
+from genodeep.seq import dinucleotide_shuffle
 from toy_models import (
     random_onehot,
     randomize_batchnorm,
@@ -17,49 +23,49 @@ from toy_models import (
     tiny_deepsea,
     tiny_dilated,
 )
-from torch import nn
 
-from genodeep.interpret import deep_lift_shap
-from genodeep.interpret.deeplift import _Explainer
-from genodeep.models import DeepBind, build_model
-from genodeep.nn import Exp
-from genodeep.seq import dinucleotide_shuffle
+DeepLiftShap = pytest.importorskip("captum.attr").DeepLiftShap
+pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks:UserWarning")
 
 
 def _hypothetical(multipliers, X, references):
     """TF-MoDISco's projection (tangermeme/DeepSHAP form), written independently: captum callback."""
     m, r = multipliers[0], references[0]
-    proj = torch.stack([(m * ((torch.eye(4)[c][:, None] - r))).sum(1) for c in range(4)], dim=1)
+    proj = torch.stack([(m * (torch.eye(4)[c][:, None] - r)).sum(1) for c in range(4)], dim=1)
     return (proj,)
 
 
 def _zoo() -> dict[str, nn.Module]:
     torch.manual_seed(5)
-    mixed = nn.Sequential(  # every rule: rescale on many activations, overlapping/padded/adaptive pools
-        nn.Conv1d(4, 6, 5, padding=2),
-        nn.BatchNorm1d(6),
-        nn.ELU(),
-        nn.MaxPool1d(4, stride=2),
-        nn.Conv1d(6, 6, 3, padding=1),
-        nn.GELU(),
-        nn.MaxPool1d(3, stride=2, padding=1),
-        nn.Conv1d(6, 5, 3),
-        nn.Sigmoid(),
-        nn.Dropout(0.1),
-        nn.Conv1d(5, 5, 1),
-        nn.Softplus(),
-        nn.AdaptiveMaxPool1d(2),
-        nn.Flatten(),
-        nn.Linear(10, 6),
-        nn.Tanh(),
-        nn.Linear(6, 3),
-        Exp(),
+    mixed = (
+        nn.Sequential(  # every rule: rescale on many activations, overlapping/padded/adaptive pools
+            nn.Conv1d(4, 6, 5, padding=2),
+            nn.BatchNorm1d(6),
+            nn.ELU(),
+            nn.MaxPool1d(4, stride=2),
+            nn.Conv1d(6, 6, 3, padding=1),
+            nn.GELU(),
+            nn.MaxPool1d(3, stride=2, padding=1),
+            nn.Conv1d(6, 5, 3),
+            nn.Sigmoid(),
+            nn.Dropout(0.1),
+            nn.Conv1d(5, 5, 1),
+            nn.Softplus(),
+            nn.AdaptiveMaxPool1d(2),
+            nn.Flatten(),
+            nn.Linear(10, 6),
+            nn.Tanh(),
+            nn.Linear(6, 3),
+            Exp(),
+        )
     )
     return {
         "basset": tiny_cnn(40, 3),
         "deepsea": tiny_deepsea(40, 2),
         "deepbind_max": tiny_deepbind(2),
-        "deepbind_max+avg": DeepBind(n_tasks=2, filters=4, width=6, pool="max+avg", hidden=8).eval(),
+        "deepbind_max+avg": DeepBind(
+            n_tasks=2, filters=4, width=6, pool="max+avg", hidden=8
+        ).eval(),
         "bpnet": tiny_dilated(2),
         "bpnet_global": tiny_dilated(2, heads="global"),
         "mlp": build_model("mlp", n_tasks=2, input_length=40).eval(),
@@ -80,7 +86,9 @@ def test_completeness_for_every_reference(name):
     assert torch.allclose(contrib, diff, atol=1e-4 * max(1.0, diff.abs().max().item()), rtol=0)
     # the public function: contributions of a sequence sum to its mean output difference
     attr = deep_lift_shap(model, X, references=refs, device="cpu")
-    assert torch.allclose(attr.sum((1, 2)), diff.mean(1), atol=1e-4 * max(1.0, diff.abs().max().item()))
+    assert torch.allclose(
+        attr.sum((1, 2)), diff.mean(1), atol=1e-4 * max(1.0, diff.abs().max().item())
+    )
 
 
 def test_matches_captum_on_relu_cnn_without_maxpool():
@@ -115,7 +123,7 @@ def test_matches_captum_on_relu_cnn_without_maxpool():
 
 @pytest.mark.parametrize("name", ["basset", "bpnet"])
 def test_matches_tangermeme(name):
-    from tangermeme.deep_lift_shap import deep_lift_shap as tangermeme_dls
+    tangermeme_dls = pytest.importorskip("tangermeme.deep_lift_shap").deep_lift_shap
 
     model = tiny_cnn(40, 3) if name == "basset" else tiny_dilated(2, heads="global")
     X = random_onehot(2, 40, seed=5)
@@ -129,11 +137,15 @@ def test_shuffled_references_are_seeded_and_batching_invariant():
     model = tiny_cnn(40, 2)
     X = random_onehot(5, 40, seed=7)
     a = deep_lift_shap(model, X, target=0, n_shuffles=6, random_state=1, batch_size=4, device="cpu")
-    b = deep_lift_shap(model, X, target=0, n_shuffles=6, random_state=1, batch_size=64, device="cpu")
+    b = deep_lift_shap(
+        model, X, target=0, n_shuffles=6, random_state=1, batch_size=64, device="cpu"
+    )
     c = deep_lift_shap(model, X, target=0, n_shuffles=6, random_state=2, device="cpu")
     assert torch.allclose(a, b, atol=1e-6)
     assert not torch.allclose(a, c)
-    hyp = deep_lift_shap(model, X, target=0, n_shuffles=6, random_state=1, hypothetical=True, device="cpu")
+    hyp = deep_lift_shap(
+        model, X, target=0, n_shuffles=6, random_state=1, hypothetical=True, device="cpu"
+    )
     assert torch.allclose(hyp * X, a, atol=1e-7)
 
 

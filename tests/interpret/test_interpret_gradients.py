@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
-from captum.attr import InputXGradient, IntegratedGradients, Saliency
-from toy_models import linear_model, random_onehot, tiny_cnn, tiny_dilated
 from torch import nn
 
 from genodeep.interpret import input_x_gradient, integrated_gradients, saliency
 from genodeep.seq import dinucleotide_shuffle
+from toy_models import linear_model, random_onehot, tiny_cnn, tiny_dilated
+
+captum_attr = pytest.importorskip("captum.attr")
+InputXGradient = captum_attr.InputXGradient
+IntegratedGradients = captum_attr.IntegratedGradients
+Saliency = captum_attr.Saliency
 
 
 def _smooth_cnn() -> nn.Module:

@@ -38,8 +38,10 @@ def check_target(target: Target) -> None:
         return
     if isinstance(target, numbers.Integral) and not isinstance(target, bool):
         return
-    if isinstance(target, (list, tuple)) and target and all(
-        isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in target
+    if (
+        isinstance(target, (list, tuple))
+        and target
+        and all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in target)
     ):
         return
     raise TypeError(
@@ -77,7 +79,9 @@ def select_output(y: torch.Tensor | Sequence[torch.Tensor], target: Target) -> t
     if isinstance(y, (tuple, list)):
         y = y[-1]
     if not isinstance(y, torch.Tensor):
-        raise TypeError(f"the model returned {type(y).__name__}; expected a tensor or a tuple of tensors")
+        raise TypeError(
+            f"the model returned {type(y).__name__}; expected a tensor or a tuple of tensors"
+        )
     n = y.shape[0]
     if y.ndim == 1:
         y = y.unsqueeze(1)

@@ -139,11 +139,11 @@ def deep_lift_shap(
     out = torch.empty(n, c, length, dtype=torch.float32)
     seqs_per_batch = max(1, batch_size // n_refs)
     ref_chunk = max(_REF_CHUNK, seqs_per_batch)
-    seeds = np.random.default_rng(random_state).integers(0, 2**31 - 1, size=(n + ref_chunk - 1) // ref_chunk)
+    seeds = np.random.default_rng(random_state).integers(
+        0, 2**31 - 1, size=(n + ref_chunk - 1) // ref_chunk
+    )
     worst = (0.0, 0.0)
-    batches = [
-        (s, min(s + seqs_per_batch, n)) for s in range(0, n, seqs_per_batch)
-    ]
+    batches = [(s, min(s + seqs_per_batch, n)) for s in range(0, n, seqs_per_batch)]
     chunk_id, chunk_refs = -1, None
     for s, e in progress(batches, total=len(batches), desc="deep_lift_shap", verbose=verbose):
         if refs_given is not None:
@@ -192,7 +192,11 @@ def _check_references(references, X: torch.Tensor) -> torch.Tensor | None:
         )
     if references.ndim == 3 and references.shape == X.shape:
         return references.unsqueeze(1)
-    if references.ndim != 4 or references.shape[0] != X.shape[0] or references.shape[2:] != X.shape[1:]:
+    if (
+        references.ndim != 4
+        or references.shape[0] != X.shape[0]
+        or references.shape[2:] != X.shape[1:]
+    ):
         n, c, length = X.shape
         raise ValueError(
             f"references had shape {tuple(references.shape)} while it should have had "
@@ -376,7 +380,18 @@ def _increasing(module: nn.Module) -> bool:
         return module.negative_slope > 0
     return isinstance(
         module,
-        (nn.ReLU, nn.ELU, nn.SELU, nn.CELU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.LogSigmoid, nn.Softsign, Exp),
+        (
+            nn.ReLU,
+            nn.ELU,
+            nn.SELU,
+            nn.CELU,
+            nn.Sigmoid,
+            nn.Tanh,
+            nn.Softplus,
+            nn.LogSigmoid,
+            nn.Softsign,
+            Exp,
+        ),
     )
 
 
@@ -569,11 +584,7 @@ class _Explainer:
                 kind = "adaptivemax"
             elif isinstance(m, GlobalPool) and m.mode != "avg":
                 kind = "globalpool"
-            elif (
-                not isinstance(m, _LINEAR_TYPES + (GlobalPool,))
-                and len(m._modules) == 0
-                and name
-            ):
+            elif not isinstance(m, _LINEAR_TYPES + (GlobalPool,)) and len(m._modules) == 0 and name:
                 self.unknown.append(f"{name} ({type(m).__name__})")
             if kind is not None and id(m) not in wrapped:
                 wrapped[id(m)] = _RuleModule(m, kind, self)

@@ -21,7 +21,13 @@ from genodeep.interpret.ism import _as_batch, _autocast
 
 __all__ = ["input_x_gradient", "integrated_gradients", "saliency"]
 
-IG_METHODS = ("gausslegendre", "riemann_trapezoid", "riemann_left", "riemann_right", "riemann_middle")
+IG_METHODS = (
+    "gausslegendre",
+    "riemann_trapezoid",
+    "riemann_left",
+    "riemann_right",
+    "riemann_middle",
+)
 
 
 def saliency(

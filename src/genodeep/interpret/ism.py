@@ -113,7 +113,9 @@ def saturation_mutagenesis(
                 runner.set_reference(X[s:e].to(dev, torch.float32))
             for b in range(offsets[s], offsets[e], bs):
                 sl = slice(b, min(b + bs, offsets[e]))
-                delta = runner.effects((seq_m[sl] - s).to(dev), base_m[sl].to(dev), pos_m[sl].to(dev))
+                delta = runner.effects(
+                    (seq_m[sl] - s).to(dev), base_m[sl].to(dev), pos_m[sl].to(dev)
+                )
                 attr[seq_m[sl], base_m[sl], pos_m[sl]] = delta.float().cpu()
                 next(bar, None)
     return attr[0] if single else attr
@@ -314,7 +316,14 @@ def _window_of(layer: nn.Module) -> _Window | None:
         s = _one(layer.stride)
         delta_ok = s == 1 and layer.groups == 1
         return _Window(
-            layer, left, right, s, d * (k - 1) + 1, 0.0, _conv_fn(layer), conv=layer if delta_ok else None
+            layer,
+            left,
+            right,
+            s,
+            d * (k - 1) + 1,
+            0.0,
+            _conv_fn(layer),
+            conv=layer if delta_ok else None,
         )
     if isinstance(layer, ResidualDilatedConv):
         conv, act = layer.conv, layer.act
@@ -423,7 +432,9 @@ def _plan_positions(steps: list, length: int) -> None:
         # delta: where conv(change over the incoming window) lands in the outgoing window
         if st.conv is not None:
             _set_delta_window(st)
-            resid_ok = not st.residual or bool(((lo - lo_out) >= 0).all() and ((lo - lo_out) + w <= w_out).all())
+            resid_ok = not st.residual or bool(
+                ((lo - lo_out) >= 0).all() and ((lo - lo_out) + w <= w_out).all()
+            )
             conv = st.conv
             heavy = conv.in_channels * _one(conv.kernel_size) >= _DELTA_MIN_TAPS
             if resid_ok and (w == 1 or (heavy and w <= _DELTA_RATIO * w_out)):
@@ -520,7 +531,8 @@ class _FastRunner:
         self.t_final_lo = torch.as_tensor(lo, device=device)
         self.final_w = w
         self.n_final = n_final
-        self.linear = None  # (weights per window start, rest of the head) for a Flatten -> Linear head
+        # (Linear, weights per window start, rest of the head) for a Flatten -> Linear head
+        self.linear = None
 
     def _split_linear_head(self, channels: int) -> None:
         """Detect ``head = Sequential(Flatten, [Dropout], Linear, ...)`` to apply its Linear incrementally.
@@ -532,7 +544,11 @@ class _FastRunner:
         if not isinstance(head, nn.Sequential) or self.final_w >= self.n_final:
             return
         mods = [m for m in head if not isinstance(m, (nn.Dropout, nn.Identity))]
-        if len(mods) < 2 or not isinstance(mods[0], nn.Flatten) or not isinstance(mods[1], nn.Linear):
+        if (
+            len(mods) < 2
+            or not isinstance(mods[0], nn.Flatten)
+            or not isinstance(mods[1], nn.Linear)
+        ):
             return
         flat, lin = mods[0], mods[1]
         if flat.start_dim != 1 or flat.end_dim != -1 or lin.in_features != channels * self.n_final:
