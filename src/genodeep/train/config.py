@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any
 
 SECTIONS = ("data", "model", "training", "baselines", "output")
-TOP_LEVEL_KEYS = (*SECTIONS, "description")
+#: ``search`` holds the search space of ``genodeep tune``; ``genodeep train`` ignores it.
+TOP_LEVEL_KEYS = (*SECTIONS, "description", "search")
 
 #: Prefix of a value that names shipped data: ``example:genome`` -> ``genodeep.example_data.genome()``.
 EXAMPLE_PREFIX = "example:"

@@ -889,6 +889,7 @@ def train_from_config(
     baselines: bool | None = None,
     resume: bool = False,
     overrides: Mapping[str, Any] | Sequence[str] | None = None,
+    callbacks: Sequence[Any] | None = None,
     verbose: bool = True,
 ) -> TrainResult:
     """Train, evaluate and save a model described by a config file (the API of ``genodeep train``).
@@ -907,6 +908,8 @@ def train_from_config(
         Continue an interrupted run from the last checkpoint in ``out_dir``.
     overrides : mapping or list of "KEY=VALUE", optional
         Dotted config keys to override, e.g. ``{"training.max_epochs": 2}``.
+    callbacks : sequence of lightning callbacks, optional
+        Passed to :func:`genodeep.train.fit` (``genodeep tune`` uses one to prune trials).
     verbose : bool
         Status lines and progress bars.
 
@@ -956,6 +959,7 @@ def train_from_config(
         resume=resume,
         verbose=verbose,
         task_names=data.task_names,
+        callbacks=callbacks,
         **training,
     )
     model = result.model
