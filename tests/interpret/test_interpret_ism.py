@@ -117,6 +117,7 @@ CASES = {
     "deepbind": (lambda: tiny_deepbind(2), 30, 0),
     "bpnet_counts": (lambda: tiny_dilated(2), 45, None),
     "bpnet_profile": (lambda: tiny_dilated(2), 45, lambda y: y[0][:, 1, 10:20].sum(-1)),
+    "bpnet_short": (lambda: tiny_dilated(2), 20, None),  # windows span the whole length
     "dilated_odd": (_odd_dilated, 41, 1),
 }
 
@@ -147,7 +148,7 @@ def test_plan_uses_every_update_kind():
     ):
         steps, _ = ism_mod._fast_plan(build().eval(), length)
         kinds |= {st.kind for st in steps[:-1] if isinstance(st, ism_mod._Window)}
-    assert kinds == {"delta", "direct", "recompute"}
+    assert kinds == {"delta", "direct", "recompute", "full"}
 
 
 def test_fallback_models_equal_naive_loop():

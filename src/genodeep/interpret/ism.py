@@ -2,12 +2,24 @@
 
 Fast path (the fastISM idea, Nair et al. 2022): for a model with ``split_local() -> (local, head)``, a
 substitution at position ``i`` changes the output of each local layer only inside ``i``'s receptive
-window. The reference sequence goes through the local stack once, keeping each layer's input; then, for a
-block of mutants, only the affected slice is recomputed layer by layer (padding, dilation, stride and
-pooling alignment handled by index arithmetic on integer plans computed once per call), spliced into the
-reference activations of the last local layer, and the head runs on the full spliced activations. Models
-without ``split_local`` (or whose local stack holds a layer the fast path does not know) use batched full
-forward passes. Both paths are exact up to floating-point rounding; no timing decides between them.
+window. The reference sequence goes through the local stack once, keeping each layer's activations; then,
+for a batch of mutants, only the changed window of every layer is computed (padding, dilation, stride and
+pooling alignment handled by integer plans computed once per call), and the head runs on the last local
+activation with the window spliced in. A window is updated in one of four ways:
+
+- ``delta``: convolutions are linear, so ``out = ref_out + conv(change of the input)``; the change is
+  mapped with the transposed kernel and only the kernel taps that see a change cost anything (used for
+  convolutions with many input channels and wide kernels, e.g. Basset's);
+- ``recompute``: the layer is evaluated on the slice of its input the window needs, reference values with
+  the changed window spliced in (pooling; cheap convolutions such as BPNet's 64-channel dilated ones);
+- ``direct``: a pooling layer reads the window that the delta convolution before it produced for it;
+- ``full``: a window that spans the whole layer runs the layer itself on the spliced input.
+
+A head ``Sequential(Flatten, Linear, ...)`` updates its first Linear layer by the window's change only.
+Output branches the explained ``target`` does not use (e.g. BPNet's profile head when the counts are
+explained) are not computed. Models without ``split_local`` (or whose local stack holds a layer the fast
+path does not know, reported by a warning) use batched full forward passes. Both paths are exact up to
+float32 rounding; no timing decides between them.
 """
 
 from __future__ import annotations
@@ -65,10 +77,12 @@ def saturation_mutagenesis(
     device : str or torch.device, optional
         ``None`` picks CUDA when available. The model's device and train/eval mode are restored.
     dtype : torch.dtype, optional
-        ``torch.bfloat16`` runs under autocast (about 1.5-2x faster on CPUs with bf16 support). On a
-        BPNet-like model (L=1000, count head) the bf16 effects differ from float32 by about 1 % of the
-        largest effect (max abs error / max abs effect measured 0.5-2 %); use float32 (default) when
-        exact values matter.
+        ``torch.bfloat16`` runs the local stack under autocast (the head stays float32). Measured on the
+        performance.md models with random weights: BPNet-like (L = 1000, count head) about 1.5x faster,
+        effects off by up to 13 % of the largest effect (mean 11 % of the mean absolute effect: bf16 rounds
+        every activation to 8 bits, and single-base effects are small differences of large activations);
+        Basset-like about 1.1x faster, up to 3.5 % of the largest effect. For ranking and screening only;
+        the default float32 is exact.
     verbose : bool, default False
         Show a progress bar over mutant batches.
 
@@ -151,6 +165,21 @@ def _autocast(device: torch.device, dtype: torch.dtype | None):
             f"dtype={dtype!r} is not supported; use None/torch.float32, torch.bfloat16 or torch.float16"
         )
     return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def _put(dst: torch.Tensor, idx: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
+    """``dst[m, c, idx[m, j]] = src[m, c, j]`` in place (a splice of windows into rows).
+
+    16-bit tensors are spliced through an int16 view: scatter_ upcasts bf16/fp16 and copies the whole
+    destination twice, while moving the bits is exact and needs no arithmetic.
+    """
+    src = src.to(dst.dtype)
+    index = idx[:, None, :].expand(dst.shape[0], dst.shape[1], idx.shape[1])
+    if dst.dtype in (torch.bfloat16, torch.float16):
+        dst.view(torch.int16).scatter_(2, index, src.view(torch.int16))
+    else:
+        dst.scatter_(2, index, src)
+    return dst
 
 
 def _float32(device: torch.device):
@@ -480,6 +509,11 @@ def _direct_slices(steps: list) -> None:
             _set_delta_window(prev)
             st.kind = "direct"
         prev = st
+    for st in steps[:-1]:
+        # a recomputed window that spans the whole output: run the layer itself (with its own
+        # padding) on the full spliced input, which is narrower than the padded slice
+        if isinstance(st, _Window) and st.kind == "recompute" and st.w_out == st.length_out:
+            st.kind = "full"
 
 
 def _out_len(n: int, st: _Window) -> int:
@@ -516,6 +550,8 @@ class _FastRunner:
             }
             if st.kind == "direct":
                 pass
+            elif st.kind == "full":
+                t["lo_in"] = torch.as_tensor(st.lo_in, device=device)
             elif st.kind == "recompute":
                 t["start"] = torch.as_tensor(st.start + st.margin_left, device=device)
                 t["off"] = torch.as_tensor(st.lo_in - st.start, device=device)
@@ -578,6 +614,9 @@ class _FastRunner:
                 continue
             if st.kind == "direct":
                 out = st.module(h)
+            elif st.kind == "full":
+                st.ref = {"in": h}
+                out = st.module(h)
             elif st.kind == "recompute":
                 ext = F.pad(h, (st.margin_left, st.margin_right), value=st.pad_value)
                 st.ref = {"ext": ext.unfold(2, st.slice_width, 1)}
@@ -626,13 +665,21 @@ class _FastRunner:
                 cur = st.fn(self._slice(st, seq, pos, cur))
             elif st.kind == "direct":
                 cur = st.fn(cur)
+            elif st.kind == "full":
+                x = st.ref["in"][seq]
+                idx = st.t["lo_in"][pos][:, None] + torch.arange(st.w_in, device=dev)
+                _put(x, idx, cur)
+                cur = st.module(x)
             else:
                 cur = self._delta(st, seq, pos, cur)
         if self.linear is not None:
             return self._linear_head(seq, pos, cur)
-        full = self.final[seq]
-        idx = self.t_final_lo[pos][:, None] + torch.arange(self.final_w, device=dev)
-        full.scatter_(2, idx[:, None, :].expand(m, full.shape[1], self.final_w), cur.to(full.dtype))
+        if self.final_w == self.n_final:
+            full = cur  # the changed window is the whole last activation
+        else:
+            full = self.final[seq]
+            idx = self.t_final_lo[pos][:, None] + torch.arange(self.final_w, device=dev)
+            _put(full, idx, cur)
         with _float32(self.device):
             y = select_output(self.head(full.float()), self.target).float()
         return y - self.y_ref[seq]
@@ -663,7 +710,7 @@ class _FastRunner:
         cur = cur.to(sl.dtype)
         if st.contained:
             idx = st.t["off"][pos][:, None] + torch.arange(st.w_in, device=seq.device)
-            return sl.scatter_(2, idx[:, None, :].expand(m, c, st.w_in), cur)
+            return _put(sl, idx, cur)
         rel = st.t["rel0"][pos][:, None] + torch.arange(st.slice_width, device=seq.device)
         inside = (rel >= 0) & (rel < st.w_in)
         got = cur.gather(2, rel.clamp(0, st.w_in - 1)[:, None, :].expand(m, c, st.slice_width))
@@ -700,5 +747,5 @@ class _FastRunner:
             return out
         x = ref["x_out"][seq, :, lo_out]
         idx = t["res_off"][pos][:, None] + torch.arange(st.w_in, device=dev)
-        x.scatter_(2, idx[:, None, :].expand(x.shape[0], x.shape[1], st.w_in), cur.to(x.dtype))
+        _put(x, idx, cur)
         return x.add_(_apply_inplace(st.module.act, out))

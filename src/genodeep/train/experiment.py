@@ -72,7 +72,7 @@ def spacing_experiment(
     k: int = 4,
     max_epochs: int = 4,
     batch_size: int = 64,
-    lr: float = 1e-3,
+    lr: float = 2e-3,
     patience: int = 1,
     valid_fraction: float = 0.1,
     test_fraction: float = 0.2,
