@@ -1,11 +1,14 @@
 """DeepLIFT / DeepSHAP attributions with the rescale rule, averaged over (shuffled) references.
 
-How it works. The model is copied (the caller's model is never modified), put in eval mode, and a forward
-hook is attached to every nonlinear module instance of the copy. Each batch runs twice through the copy:
+How it works. The model is copied (the caller's model is never modified) and put in eval mode; in the
+copy every nonlinear module instance is replaced by a rule module wrapping it (batch norm is folded into
+the convolution before it, an activation directly followed by a max-pool becomes one rule, and output
+branches the explained ``target`` does not use are dropped). Each batch runs twice through the copy:
 
-1. the input sequences alone, ``B`` rows, without gradients; the hooks record every nonlinearity's input
-   and output (the input's forward work is done once and shared by all its references);
-2. the references, ``B * R`` rows, with gradients; each hooked module's output is routed through a custom
+1. the input sequences alone, ``B`` rows, without gradients; the rule modules record every
+   nonlinearity's input and output (the input's forward work is done once and shared by all its
+   references);
+2. the references, ``B * R`` rows, with gradients; each rule module routes its output through a custom
    autograd function whose backward multiplies the incoming gradient by the DeepLIFT multiplier of the
    pair (input ``b``, reference ``r``) instead of the local derivative.
 
@@ -183,7 +186,7 @@ def _check_references(references, X: torch.Tensor) -> torch.Tensor | None:
             f"references must be 'shuffle' or a tensor, got {type(references).__name__}"
         )
     if references.ndim == 3 and references.shape == X.shape:
-        return references.unsqueeze(1)
+        return references.unsqueeze(1).cpu()
     if (
         references.ndim != 4
         or references.shape[0] != X.shape[0]
@@ -196,7 +199,7 @@ def _check_references(references, X: torch.Tensor) -> torch.Tensor | None:
         )
     if references.shape[1] == 0:
         raise ValueError("references has 0 references per sequence (axis 1); pass at least one")
-    return references
+    return references.cpu()
 
 
 def _shuffles(X: torch.Tensor, n: int, seed: int) -> torch.Tensor:

@@ -103,8 +103,8 @@ def input_x_gradient(
         ``X * dy/dX``.
     """
     grads = _gradients(model, X, target, batch_size, device, dtype, verbose)
-    Xf = X.float() if isinstance(X, torch.Tensor) else torch.as_tensor(X).float()
-    return Xf * grads
+    Xb, single = _as_batch(X)
+    return Xb[0].float() * grads if single else Xb.float() * grads
 
 
 def integrated_gradients(
@@ -225,13 +225,13 @@ def _baseline(baseline, X: torch.Tensor, random_state) -> torch.Tensor:
             f"baseline must be 'zeros', 'shuffle' or a tensor, got {type(baseline).__name__}"
         )
     if baseline.shape == X.shape[1:]:
-        return baseline.float().expand_as(X)
+        return baseline.float().cpu().expand_as(X)
     if baseline.shape != X.shape:
         raise ValueError(
             f"baseline had shape {tuple(baseline.shape)} while it should have had "
             f"{tuple(X.shape)} or {tuple(X.shape[1:])} (one per sequence, or one shared)"
         )
-    return baseline.float()
+    return baseline.float().cpu()
 
 
 def _grad_batch(model, xb, target, device, dtype) -> torch.Tensor:

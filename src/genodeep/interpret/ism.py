@@ -141,12 +141,13 @@ def saturation_mutagenesis(
 
 
 def _as_batch(X) -> tuple[torch.Tensor, bool]:
+    """``X`` as a CPU tensor ``(N, C, L)`` (inputs are staged to the device batch by batch)."""
     if isinstance(X, np.ndarray):
         X = torch.from_numpy(X)
     if not isinstance(X, torch.Tensor):
         raise TypeError(f"X must be a torch.Tensor of shape (N, C, L), got {type(X).__name__}")
     if X.ndim == 2:
-        return X.unsqueeze(0), True
+        return X.unsqueeze(0).cpu(), True
     if X.ndim != 3:
         raise ValueError(
             f"X had shape {tuple(X.shape)} while it should have had (N, C, L) or (C, L); "
@@ -154,7 +155,7 @@ def _as_batch(X) -> tuple[torch.Tensor, bool]:
         )
     if X.shape[0] == 0:
         raise ValueError("X has 0 sequences; pass at least one")
-    return X, False
+    return X.cpu(), False
 
 
 def _autocast(device: torch.device, dtype: torch.dtype | None):
@@ -226,7 +227,7 @@ _DELTA_RATIO = 0.75
 #: ... and when each output value costs at least this many multiply-adds (in_channels * kernel_size):
 #: a cheap convolution is bound by memory traffic, which the delta mode increases
 _DELTA_MIN_TAPS = 512
-#: activation floats per mutant batch the automatic batch size aims at (cache-friendly)
+#: float32 activations per mutant batch the automatic batch size aims at (16 MB, cache-friendly)
 _BATCH_FLOATS = 4_000_000
 
 
@@ -601,7 +602,8 @@ class _FastRunner:
 
     def auto_batch_size(self) -> int:
         """Mutants per batch so that the largest per-batch activation holds about ``_BATCH_FLOATS``."""
-        per_mutant = max(self.floats)
+        # the budget is in bytes: bf16 activations fit twice as many mutants
+        per_mutant = max(self.floats) * self.final.element_size() / 4
         return int(min(1024, max(16, _BATCH_FLOATS // per_mutant)))
 
     def set_reference(self, X: torch.Tensor) -> None:
