@@ -72,6 +72,11 @@ _API: dict[str, str] = {
     "fine_tune": "genodeep.train.transfer",
     # interpretation
     "attribute": "genodeep.interpret.api",
+    "saturation_mutagenesis": "genodeep.interpret.ism",
+    "saliency": "genodeep.interpret.gradients",
+    "input_x_gradient": "genodeep.interpret.gradients",
+    "integrated_gradients": "genodeep.interpret.gradients",
+    "deep_lift_shap": "genodeep.interpret.deeplift",
     "discover_motifs": "genodeep.motifs.discover",
     "filters_to_pwms": "genodeep.interpret.filters",
     # variants
