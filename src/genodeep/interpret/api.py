@@ -216,7 +216,8 @@ def attribute(
         names are resolved by :func:`resolve_target`.
     batch_size : int, optional
         Rows per forward/backward pass (``ism``: mutants per pass); by default the method's own
-        default (512 for ``ism``, 64 for the others).
+        default (``ism`` and ``deepliftshap`` size batches to about 16 MB of activations; 64 for the
+        others).
     device : str or torch.device, optional
         ``None`` picks CUDA when available.
     dtype : torch.dtype, optional
@@ -236,9 +237,10 @@ def attribute(
         for a single sequence) and ``method``.
     """
     check_choice("method", method, ATTRIBUTION_METHODS)
-    if batch_size is None:
-        batch_size = 512 if method == "ism" else 64
-    check_positive("batch_size", batch_size)
+    if batch_size is None and method not in ("ism", "deepliftshap"):
+        batch_size = 64  # ism and deepliftshap size their batches by activation memory
+    if batch_size is not None:
+        check_positive("batch_size", batch_size)
     fn = ATTRIBUTION_METHODS[method]
     valid = _method_options(fn)
     unknown = sorted(set(options) - set(valid))
