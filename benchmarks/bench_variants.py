@@ -47,7 +47,7 @@ def main() -> None:
     c = LENGTH // 2
     ref_codes = genome.window_codes(["chr1"] * len(pos), pos - c, LENGTH)
     alt_codes = ref_codes.copy()
-    for i, p in enumerate(pos):
+    for i in range(len(pos)):
         alt_codes[i, c] = "ACGT".index(lines[2 + i].split("\t")[4])
     X = one_hot_codes(np.concatenate([ref_codes, alt_codes]))
 
