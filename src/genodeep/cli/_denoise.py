@@ -106,6 +106,23 @@ def write_training_curves(history, path: Path) -> None:
     log(f"wrote {plot_history(history, path, title='training curves')}")
 
 
+def common_kwargs(args: argparse.Namespace) -> dict:
+    """Keyword arguments that ``denoise`` and ``embed`` share, read from the shared flags."""
+    return dict(
+        layer=args.layer,
+        n_latent=args.n_latent,
+        n_top_genes=args.n_top_genes,
+        max_epochs=args.max_epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        out_dir=args.out_dir,
+        device=args.device,
+        random_state=args.random_state,
+        verbose=True,
+    )
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_io_arguments(p, latent_default=16)
     p.add_argument(
@@ -124,17 +141,7 @@ def run(args: argparse.Namespace) -> int:
     out = denoise(
         adata,
         model=args.model,
-        layer=args.layer,
-        n_latent=args.n_latent,
-        n_top_genes=args.n_top_genes,
-        max_epochs=args.max_epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        out_dir=args.out_dir,
-        device=args.device,
-        random_state=args.random_state,
-        verbose=True,
+        **common_kwargs(args),
     )
     write_outputs(out, args, step="denoise", key="X_latent")
     return 0

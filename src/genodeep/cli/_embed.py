@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from genodeep.cli._denoise import add_io_arguments, read_input, write_outputs
+from genodeep.cli._denoise import add_io_arguments, common_kwargs, read_input, write_outputs
 
 HELP = "embed cells in a low-dimensional latent space (NB/ZINB VAE with optional batch correction, AE, PCA)"
 
@@ -33,17 +33,7 @@ def run(args: argparse.Namespace) -> int:
         adata,
         model=args.model,
         batch_key=args.batch_key,
-        layer=args.layer,
-        n_latent=args.n_latent,
-        n_top_genes=args.n_top_genes,
-        max_epochs=args.max_epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        out_dir=args.out_dir,
-        device=args.device,
-        random_state=args.random_state,
-        verbose=True,
+        **common_kwargs(args),
     )
     write_outputs(out, args, step="embed", key="X_genodeep")
     return 0
