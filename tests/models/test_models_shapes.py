@@ -7,7 +7,14 @@ import json
 import pytest
 import torch
 
-from genodeep.models import MODELS, BPNet, SequenceModel, build_model, model_arguments
+from genodeep.models import (
+    MODELS,
+    BPNet,
+    SequenceModel,
+    build_model,
+    input_kinds,
+    model_arguments,
+)
 from toy_models import randomize_batchnorm
 
 # small configurations of every registered architecture: (name, kwargs, input length)
@@ -46,6 +53,7 @@ SMALL = [
         dict(input_length=60, filters=4, width=6, pool=5, hidden_size=5, dense=[8], n_tasks=3),
         60,
     ),
+    ("multimodal", dict(filters=[5, 4], widths=[5, 3], pools=[2, 1], dense=[6], n_tasks=2), 30),
 ]
 IDS = [f"{name}-{i}" for i, (name, _, _) in enumerate(SMALL)]
 
@@ -63,8 +71,40 @@ def _shapes(out) -> tuple:
 
 
 def test_registry_names():
-    assert set(MODELS) == {"mlp", "deepbind", "deepsea", "basset", "bpnet", "rnn", "danq"}
+    assert set(MODELS) == {
+        "mlp",
+        "deepbind",
+        "deepsea",
+        "basset",
+        "bpnet",
+        "rnn",
+        "danq",
+        "multimodal",
+        "gcn",
+        "graph_expression",
+    }
     assert all(issubclass(cls, SequenceModel) for cls in MODELS.values())
+
+
+def test_input_kinds_say_which_models_read_sequences():
+    readers = {name for name in MODELS if "sequence" in input_kinds(name)}
+    assert readers == set(MODELS) - {"gcn", "graph_expression"}
+    assert input_kinds("gcn") == ("graph_nodes",)
+    assert input_kinds(MODELS["graph_expression"]) == ("graph_features",)
+    assert "multimodal" in input_kinds(build_model("multimodal", filters=[2], widths=[3]))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_sequence_model_accepts_onehot_batches(name):
+    if "sequence" not in input_kinds(name):
+        pytest.skip(f"{name} reads {input_kinds(name)}, not one-hot sequences")
+    small = {n: kw for n, kw, length in SMALL if length is not None}
+    lengths = {n: length for n, _, length in SMALL if length is not None}
+    model = build_model(name, **small[name]).eval()
+    with torch.no_grad():
+        out = model(torch.randn(2, 4, lengths[name]))
+    out = out[-1] if isinstance(out, tuple) else out
+    assert out.shape[0] == 2 and torch.isfinite(out).all()
 
 
 @pytest.mark.parametrize(("name", "kwargs", "length"), SMALL, ids=IDS)

@@ -1,4 +1,8 @@
-"""genodeep.models: supervised sequence architectures as plain ``nn.Module``s, picked by name.
+"""genodeep.models: supervised architectures as plain ``nn.Module``s, picked by name.
+
+Sequence models read one-hot DNA ``(N, 4, L)``; ``multimodal`` adds signal tracks and feature vectors;
+``gcn`` (node labels of a graph) and ``graph_expression`` (a sample's expression over a gene graph) read
+graph data. :func:`input_kinds` says which inputs an architecture reads.
 
 >>> from genodeep.models import build_model
 >>> model = build_model("basset", n_tasks=8, input_length=600)
@@ -14,7 +18,9 @@ from genodeep._validate import near_matches
 from genodeep.models.base import SequenceModel
 from genodeep.models.cnn import Basset, DeepBind, DeepSEA
 from genodeep.models.dilated import BPNet
+from genodeep.models.gcn import GCN, GraphExpressionModel
 from genodeep.models.mlp import MLP
+from genodeep.models.multimodal import MultimodalModel
 from genodeep.models.recurrent import RNN, DanQ
 
 #: architecture name -> class (the one place names are mapped to architectures)
@@ -26,7 +32,33 @@ MODELS: dict[str, type[SequenceModel]] = {
     "bpnet": BPNet,
     "rnn": RNN,
     "danq": DanQ,
+    "multimodal": MultimodalModel,
+    "gcn": GCN,
+    "graph_expression": GraphExpressionModel,
 }
+
+#: what an architecture reads, by default: one-hot sequences ``(N, 4, L)``
+SEQUENCE_INPUT = ("sequence",)
+
+
+def input_kinds(name_or_model: str | type | object) -> tuple[str, ...]:
+    """The kinds of input an architecture reads (its ``input_kinds`` attribute).
+
+    ``"sequence"``: one-hot ``(N, 4, L)``; ``"multimodal"``: a tuple (sequence, track[, features]);
+    ``"graph_nodes"``: node features ``(n, F)`` of one graph (labels per node); ``"graph_features"``:
+    samples ``(N, G)`` whose columns are the nodes of a graph (labels per sample).
+
+    Parameters
+    ----------
+    name_or_model : str, model class or model
+        A name in :data:`MODELS`, a class or an instance.
+
+    Returns
+    -------
+    tuple of str
+    """
+    target = _lookup(name_or_model) if isinstance(name_or_model, str) else name_or_model
+    return tuple(getattr(target, "input_kinds", SEQUENCE_INPUT))
 
 
 def model_arguments(name: str) -> dict[str, Any]:
@@ -46,8 +78,8 @@ def build_model(name: str, **kwargs: Any) -> SequenceModel:
     Parameters
     ----------
     name : str
-        One of :data:`MODELS` ("mlp", "deepbind", "deepsea", "basset", "bpnet", "rnn", "danq");
-        case-insensitive.
+        One of :data:`MODELS` ("mlp", "deepbind", "deepsea", "basset", "bpnet", "rnn", "danq",
+        "multimodal", "gcn", "graph_expression"); case-insensitive.
     **kwargs
         The class's constructor arguments (e.g. a saved ``model.config``).
 
@@ -87,6 +119,7 @@ def _lookup(name: str) -> type[SequenceModel]:
 
 
 __all__ = [
+    "GCN",
     "MLP",
     "MODELS",
     "RNN",
@@ -95,7 +128,10 @@ __all__ = [
     "DanQ",
     "DeepBind",
     "DeepSEA",
+    "GraphExpressionModel",
+    "MultimodalModel",
     "SequenceModel",
     "build_model",
+    "input_kinds",
     "model_arguments",
 ]

@@ -278,6 +278,9 @@ class GCN(_GraphModel):
     adjacency turns the model into a per-node MLP with the same layers (the graph-free control).
     """
 
+    #: node features of one graph, one output row per node (transductive node tasks)
+    input_kinds = ("graph_nodes",)
+
     def __init__(
         self,
         *,
@@ -370,6 +373,9 @@ class GraphExpressionModel(_GraphModel):
     -----
     ``forward(x, adjacency=None)``: ``x`` (B, G) -> (B, n_tasks).
     """
+
+    #: samples whose columns are the graph's nodes, one output row per sample
+    input_kinds = ("graph_features",)
 
     def __init__(
         self,

@@ -92,6 +92,9 @@ class MultimodalModel(SequenceModel):
     position of the sequence tower's last convolution (for early fusion it applies to the track too).
     """
 
+    #: reads one-hot sequences alone, or a tuple (sequence, track[, features])
+    input_kinds = ("sequence", "multimodal")
+
     def __init__(
         self,
         *,
