@@ -118,6 +118,7 @@ def tiny_dilated(
     *,
     heads: str = "profile+count",
     n_layers: int = 3,
+    pool: str = "avg",
     seed: int = 0,
 ) -> BPNet:
     """BPNet-style: conv 6x5 -> ReLU -> ``n_layers`` residual dilated convs (k 3, dilation 2, 4, 8), profile k 7.
@@ -133,6 +134,7 @@ def tiny_dilated(
             n_layers=n_layers,
             profile_kernel=7,
             heads=heads,
+            pool=pool,
         ),
     )
 

@@ -68,6 +68,7 @@ def _zoo() -> dict[str, nn.Module]:
         ).eval(),
         "bpnet": tiny_dilated(2),
         "bpnet_global": tiny_dilated(2, heads="global"),
+        "bpnet_global_max": tiny_dilated(2, heads="global", pool="max"),
         "mlp": build_model("mlp", n_tasks=2, input_length=40).eval(),
         "mixed": randomize_batchnorm(mixed).eval(),
     }

@@ -16,6 +16,7 @@ from genodeep._validate import check_choice, check_positive
 from genodeep.models.base import SequenceModel
 from genodeep.nn.layers import (
     Activation,
+    GlobalPool,
     ResidualDilatedConv,
     conv_geometry,
     make_activation,
@@ -51,6 +52,8 @@ class _BPNetHead(nn.Module):
             else None
         )
         self.linear = nn.Linear(filters, n_tasks) if heads in ("profile+count", "global") else None
+        # a module (not a tensor op) so that DeepLIFT applies its max-pool rule to the max
+        self.global_pool = GlobalPool(pool) if self.linear is not None else None
 
     def forward(self, h: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         profile = counts = None
@@ -59,8 +62,7 @@ class _BPNetHead(nn.Module):
             if self.trim:
                 profile = profile[..., self.trim : h.shape[-1] - self.trim]
         if self.linear is not None:
-            pooled = h.mean(dim=-1) if self.pool == "avg" else h.amax(dim=-1)
-            counts = self.linear(pooled)
+            counts = self.linear(self.global_pool(h))
         if profile is None:
             return counts
         if counts is None:
