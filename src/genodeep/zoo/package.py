@@ -198,19 +198,51 @@ def save_package(
     return path
 
 
+def package_dir(path: str | os.PathLike) -> Path:
+    """The package folder at ``path``: ``path`` itself, or the ``model/`` package of a run folder.
+
+    Raises :class:`InputFileError` naming both places looked at when neither holds a package.
+    """
+    path = Path(path)
+    if (path / _CHECKSUMS).exists():
+        return path
+    if (path / "model" / _CHECKSUMS).exists():
+        return path / "model"
+    raise InputFileError(
+        f"not a genodeep model package: found no {_CHECKSUMS} in this folder nor in its model/ "
+        "subfolder (where `genodeep train` saves the model of a run)",
+        path=path,
+        fix="point to a package folder or archive (save_package, genodeep zoo publish) or to a "
+        "run folder written by `genodeep train`",
+    )
+
+
+def extract_archive(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
+    """Safely extract a package archive into ``dest``; return its one package folder.
+
+    Members that would land outside ``dest`` (absolute paths, ``..``, links out) are refused.
+    """
+    archive = Path(archive)
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            tar.extractall(dest, filter="data")
+    except (tarfile.TarError, EOFError, OSError) as err:
+        raise InputFileError(
+            f"cannot read package archive ({err})", path=archive, fix="re-download the package"
+        ) from err
+    roots = [p for p in Path(dest).iterdir() if p.is_dir()]
+    if len(roots) != 1:
+        raise InputFileError("archive should hold exactly one package folder", path=archive)
+    return roots[0]
+
+
 def verify_package(path: str | os.PathLike) -> dict[str, str]:
-    """Check every file of a package folder against ``checksums.sha256``.
+    """Check every file of a package folder (or a run folder's ``model/``) against ``checksums.sha256``.
 
     Returns the checksums; raises :class:`InputFileError` naming the file that is missing or altered.
     """
-    path = Path(path)
+    path = package_dir(path)
     sums_path = path / _CHECKSUMS
-    if not sums_path.exists():
-        raise InputFileError(
-            "not a genodeep model package (no checksums.sha256)",
-            path=path,
-            fix="point to a folder written by genodeep (genodeep train / save_package)",
-        )
     sums = {}
     for i, line in enumerate(sums_path.read_text().splitlines(), 1):
         parts = line.split()
@@ -262,12 +294,12 @@ def _resolve_class(class_path: str):
 
 
 def load(path: str | os.PathLike, *, verify: bool = True) -> Package:
-    """Load a model package (folder or ``.tar.gz``) and rebuild its model. No pickle is involved.
+    """Load a model package (folder, ``.tar.gz`` or run folder) and rebuild its model. No pickle.
 
     Parameters
     ----------
     path : path
-        Package folder or archive.
+        Package folder, package archive, or a ``genodeep train`` run folder (its ``model/`` package).
     verify : bool
         Check sha256 checksums first (default). A tampered or truncated package is refused.
     """
@@ -278,19 +310,10 @@ def load(path: str | os.PathLike, *, verify: bool = True) -> Package:
         raise FileNotFoundError(f"model package not found: {path}")
     if path.is_file():
         with tempfile.TemporaryDirectory() as tmp:
-            try:
-                with tarfile.open(path, "r:gz") as tar:
-                    tar.extractall(tmp, filter="data")
-            except (tarfile.TarError, EOFError, OSError) as err:
-                raise InputFileError(
-                    f"cannot read package archive ({err})", path=path, fix="re-download the package"
-                ) from err
-            roots = [p for p in Path(tmp).iterdir() if p.is_dir()]
-            if len(roots) != 1:
-                raise InputFileError("archive should hold exactly one package folder", path=path)
-            pkg = load(roots[0], verify=verify)
+            pkg = load(extract_archive(path, tmp), verify=verify)
             pkg.path = path
             return pkg
+    path = package_dir(path)
     if verify:
         verify_package(path)
     try:

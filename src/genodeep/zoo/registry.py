@@ -17,7 +17,7 @@ import pandas as pd
 
 from genodeep._io_utils import atomic_write
 from genodeep._validate import InputFileError
-from genodeep.zoo.package import Package, load, verify_package
+from genodeep.zoo.package import Package, extract_archive, load, package_dir, verify_package
 
 _INDEX = "index.json"
 
@@ -51,64 +51,97 @@ def _write_index(root: Path, index: dict[str, dict]) -> None:
         json.dump(index, fh, indent=2, sort_keys=True)
 
 
+_RESERVED = ("index.json", "config.json")
+
+
 def _check_name(name: str) -> None:
-    if not name or any(c in name for c in "/\\") or name.startswith("."):
-        raise ValueError(f"model name {name!r} is not valid: use letters, digits, '-', '_' and '.'")
+    if (
+        not name
+        or any(c in name for c in "/\\")
+        or name.startswith(".")
+        or name in _RESERVED
+        or name.endswith(".tar.gz")
+    ):
+        raise ValueError(
+            f"model name {name!r} is not valid: use letters, digits, '-', '_' and '.' "
+            "(not starting with '.', not ending in .tar.gz)"
+        )
 
 
 def add(
     path: str | os.PathLike, *, name: str | None = None, root=None, overwrite: bool = False
 ) -> str:
-    """Verify a package (folder or ``.tar.gz``) and copy it into the zoo; return its zoo name."""
-    root = zoo_dir(root)
+    """Verify a package and copy it into the zoo; return its zoo name.
+
+    Parameters
+    ----------
+    path : path
+        Package folder, package archive (``.tar.gz``) or a ``genodeep train`` run folder (its
+        ``model/`` package is added, named after the run folder).
+    name : str, optional
+        Zoo name (default: the folder or archive name).
+    root : path, optional
+        Zoo folder (default: :func:`zoo_dir`).
+    overwrite : bool
+        Replace a model of the same name.
+    """
     src = Path(path)
+    if not src.exists():
+        raise FileNotFoundError(f"model package not found: {src}")
     with tempfile.TemporaryDirectory() as tmp:
         if src.is_file():
-            pkg = load(src)  # verifies the archive's checksums
             name = name or src.name.removesuffix(".tar.gz")
-            folder = Path(tmp) / "pkg"
-            from genodeep.zoo.package import save_package
-
-            save_package(
-                pkg.model, folder, data_spec=pkg.data_spec, metadata=_strip(pkg.metadata), name=name
-            )
-            src = folder
+            folder = extract_archive(src, tmp)
         else:
-            verify_package(src)
-            name = name or src.name
-        _check_name(name)
-        index = _read_index(root)
-        dest = root / name
-        if (name in index or dest.exists()) and not overwrite:
-            raise FileExistsError(
-                f"zoo already has a model named {name!r}; pass overwrite=True (--overwrite)"
-            )
-        root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".add-", dir=root))
-        try:
-            shutil.copytree(src, staging / "pkg")
-            sums = verify_package(staging / "pkg")
-            if dest.exists():
-                shutil.rmtree(dest)
-            os.replace(staging / "pkg", dest)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            folder = package_dir(src)
+            if name is None:  # a run folder, or a run's model/ folder, is named after the run
+                named = folder.resolve().parent if folder.name == "model" else folder.resolve()
+                name = named.name
+        return install(folder, name, root=root, overwrite=overwrite)
+
+
+def install(
+    folder: str | os.PathLike,
+    name: str,
+    *,
+    root=None,
+    overwrite: bool = False,
+    extra: dict | None = None,
+) -> str:
+    """Verify a package folder, rebuild its model once, and move a copy into the zoo atomically.
+
+    ``extra`` is recorded in the zoo index beside the checksums (e.g. the mirror a model came from).
+    Nothing is left in the zoo when any check fails.
+    """
+    _check_name(name)
+    root = zoo_dir(root)
+    folder = Path(folder)
+    load(folder)  # per-file checksums, then the model must rebuild in this genodeep version
+    index = _read_index(root)
+    dest = root / name
+    if (name in index or dest.exists()) and not overwrite:
+        raise FileExistsError(
+            f"zoo already has a model named {name!r}; pass overwrite=True (--overwrite)"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".add-", dir=root))
+    try:
+        shutil.copytree(folder, staging / "pkg")
+        sums = verify_package(staging / "pkg")
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(staging / "pkg", dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     meta = json.loads((dest / "metadata.json").read_text())
     index[name] = {
         "checksums": sums,
         "created": meta.get("created"),
         "description": meta.get("description", ""),
+        **(extra or {}),
     }
     _write_index(root, index)
     return name
-
-
-def _strip(meta: dict) -> dict:
-    return {
-        k: v
-        for k, v in meta.items()
-        if k not in ("format_version", "genodeep_version", "created", "name")
-    }
 
 
 def remove(name: str, *, root=None) -> None:
@@ -171,8 +204,54 @@ def list_models(*, root=None) -> pd.DataFrame:
 
 
 def info(name: str, *, root=None) -> str:
-    """The model card (README.md) of a zoo model."""
+    """The model card of a zoo model (README.md: model, data spec, metrics) with its sha256 checksums."""
     root = zoo_dir(root)
-    if name not in _read_index(root):
-        raise KeyError(_unknown(name, _read_index(root)))
-    return (root / name / "README.md").read_text()
+    index = _read_index(root)
+    if name not in index:
+        raise KeyError(_unknown(name, index))
+    entry = index[name]
+    lines = [(root / name / "README.md").read_text().rstrip(), "", "## Checksums (sha256)"]
+    lines += [f"- {f}: `{h}`" for f, h in sorted(entry.get("checksums", {}).items())]
+    if entry.get("mirror"):
+        lines += ["", "## Source", f"- mirror: {entry['mirror']}"]
+        if entry.get("sha256"):
+            lines.append(f"- archive sha256: `{entry['sha256']}`")
+    return "\n".join(lines) + "\n"
+
+
+def predict(
+    name: str,
+    *,
+    fasta: str | os.PathLike | None = None,
+    bed: str | os.PathLike | None = None,
+    genome: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+    task: str | None = None,
+    root=None,
+    batch_size: int = 256,
+    device=None,
+    verbose: bool = False,
+) -> pd.DataFrame:
+    """Verify a zoo model, then predict for a FASTA file or BED intervals of a genome.
+
+    Parameters are those of :func:`genodeep.train.run.predict_file`; ``root`` is the zoo folder.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Identifier columns (``name`` or ``chrom, start, end``) and one column per task.
+    """
+    from genodeep.train.run import predict_file
+
+    verify(name, root=root)
+    return predict_file(
+        zoo_dir(root) / name,
+        fasta=fasta,
+        bed=bed,
+        genome=genome,
+        out=out,
+        task=task,
+        batch_size=batch_size,
+        device=device,
+        verbose=verbose,
+    )
