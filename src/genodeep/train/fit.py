@@ -295,8 +295,9 @@ def _world_size(devices: Any, num_nodes: int, strategy: Any, accelerator: str) -
 
 
 @contextlib.contextmanager
-def _quiet_lightning(verbose: bool) -> Iterator[None]:
-    """Silence Lightning's info lines (when not verbose) and its warnings that do not apply here."""
+def _quiet_lightning() -> Iterator[None]:
+    """Silence Lightning's info lines (device banners, advertising tips; genodeep prints its own
+    summary) and its warnings that do not apply here."""
     loggers = [logging.getLogger(n) for n in ("lightning.pytorch", "lightning.fabric", "lightning")]
     levels = [lg.level for lg in loggers]
     det = torch.are_deterministic_algorithms_enabled()
@@ -306,9 +307,8 @@ def _quiet_lightning(verbose: bool) -> Iterator[None]:
     fill = torch.utils.deterministic.fill_uninitialized_memory
     torch.utils.deterministic.fill_uninitialized_memory = False
     try:
-        if not verbose:
-            for lg in loggers:
-                lg.setLevel(logging.WARNING)
+        for lg in loggers:
+            lg.setLevel(logging.WARNING)
         with warnings.catch_warnings():
             for pattern in (
                 ".*does not have many workers.*",
@@ -555,7 +555,7 @@ def _run(
                 (root / name).unlink()
 
     n_batches = max(1, (len(train_ds) + batch_size - 1) // batch_size)
-    with _quiet_lightning(verbose):
+    with _quiet_lightning():
         trainer = L.Trainer(
             max_epochs=int(max_epochs),
             accelerator=accelerator,
@@ -568,7 +568,7 @@ def _run(
             default_root_dir=str(root),
             deterministic=True if _is_cpu_run(accelerator) else None,
             enable_progress_bar=verbose,
-            enable_model_summary=verbose,
+            enable_model_summary=False,
             num_sanity_val_steps=0,
             log_every_n_steps=min(50, n_batches),
         )
