@@ -310,6 +310,10 @@ def score_variants(
     on_ref_mismatch: Literal["error", "skip", "warn"] = "error",
     shard: tuple[int, int] | None = None,
     chunk_size: int = 2048,
+    attributions: int = 0,
+    attribution_method: Literal["ism", "deepliftshap"] = "ism",
+    attribution_task: str | None = None,
+    attribution_flank: int | None = None,
     batch_size: int = 64,
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
@@ -343,6 +347,15 @@ def score_variants(
         Process only records ``r`` with ``r % n == i`` so that n workers split one VCF.
     chunk_size : int
         Alleles read and scored together (bounds memory).
+    attributions : int, default 0
+        With ``out``: also explain the ``attributions`` variants with the largest absolute effect
+        (kept while streaming) and write their reference, alternative and difference maps with logos
+        into ``OUT_attributions/`` beside ``out`` (see :func:`genodeep.variants_attr.variant_attributions`).
+    attribution_method : {"ism", "deepliftshap"}, default "ism"
+    attribution_task : str, optional
+        Rank and explain this task (default: each variant's ``max_task``).
+    attribution_flank : int, optional
+        Bases drawn on each side of the variant (default 20, fewer for short windows).
 
     Returns
     -------
@@ -363,7 +376,19 @@ def score_variants(
         dtype=dtype,
         verbose=verbose,
     )
+    if not hasattr(genome, "window_codes"):
+        from genodeep.io.fasta import Genome
+
+        genome = Genome(genome)
     chunks = iter_scores(model, genome, vcf, **kw)
+    keep: list[pd.DataFrame | None] = []
+    if attributions:
+        from genodeep.variants_attr import _track_top
+
+        _check_attribution_args(
+            model, out, attributions, attribution_method, attribution_task, attribution_flank, kw
+        )
+        chunks = _track_top(chunks, int(attributions), attribution_task, keep)
     if out is None:
         return _finish(pd.concat(list(chunks), ignore_index=True))
     out = Path(out)
@@ -385,7 +410,70 @@ def score_variants(
             f"out={str(out)!r}: use a .tsv, .tsv.gz, .parquet, .vcf or .vcf.gz file name"
         )
     log(f"wrote {out}")
+    if attributions:
+        _write_attributions(
+            model,
+            genome,
+            keep[0] if keep else None,
+            out,
+            attribution_method,
+            attribution_task,
+            attribution_flank,
+            kw,
+        )
     return out
+
+
+def _check_attribution_args(model, out, n, method, task, flank, kw) -> None:
+    """Validate the attribution keywords before any variant is scored."""
+    from genodeep.variants_attr import check_flank
+
+    if out is None:
+        raise ValueError(
+            "attributions= needs out= (the maps are written to OUT_attributions/); without out, "
+            "call genodeep.variants_attr.variant_attributions on the returned table"
+        )
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"attributions must be a number of variants >= 0, got {n!r}")
+    check_choice("attribution_method", method, ("ism", "deepliftshap"))
+    _, _, names, length = _resolve_model(model, kw["kind"], kw["task_names"], kw["length"])
+    check_flank("attribution_flank", flank, length)
+    if task is not None and names and task not in names:
+        from genodeep._validate import near_matches
+
+        close = near_matches(str(task), names)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ValueError(
+            f"attribution_task={task!r} is not a task of the model{hint}; valid tasks: {', '.join(names)}"
+        )
+
+
+def _write_attributions(model, genome, best, out: Path, method, task, flank, kw) -> None:
+    from genodeep.variants_attr import (
+        attributions_dir,
+        save_variant_attributions,
+        variant_attributions,
+    )
+
+    if best is None or len(best) == 0:
+        warnings.warn("no variant was scored: no attribution maps written", stacklevel=3)
+        return
+    res = variant_attributions(
+        model,
+        genome,
+        _finish(best),
+        top=len(best),
+        task=task,
+        method=method,
+        flank=flank,
+        length=kw["length"],
+        kind=kw["kind"],
+        task_names=kw["task_names"],
+        both_strands=kw["both_strands"],
+        device=kw["device"],
+        verbose=kw["verbose"],
+    )
+    save_variant_attributions(res, attributions_dir(out))
 
 
 def _finish(df: pd.DataFrame) -> pd.DataFrame:

@@ -31,6 +31,34 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--shard", default=None, metavar="I/N", help="process records r with r %% N == I (e.g. 0/4)"
     )
+    p.add_argument(
+        "--attributions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also explain the N variants with the largest |effect|: ref/alt/delta attribution maps "
+        "and logos in OUT_attributions/ beside --out (default: 0, none)",
+    )
+    p.add_argument(
+        "--attribution-method",
+        choices=("ism", "deepliftshap"),
+        default="ism",
+        help="attribution method for --attributions (default: ism)",
+    )
+    p.add_argument(
+        "--attribution-task",
+        default=None,
+        metavar="TASK",
+        help="rank and explain this task (default: each variant's task of largest effect)",
+    )
+    p.add_argument(
+        "--attribution-flank",
+        type=int,
+        default=None,
+        metavar="BASES",
+        help="bases drawn on each side of the variant in the logos (default: 20, fewer for short "
+        "windows)",
+    )
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument(
         "--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)"
@@ -51,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
         both_strands=not args.one_strand,
         on_ref_mismatch=args.on_ref_mismatch,
         shard=parse_shard(args.shard) if args.shard else None,
+        attributions=args.attributions,
+        attribution_method=args.attribution_method,
+        attribution_task=args.attribution_task,
+        attribution_flank=args.attribution_flank,
         batch_size=args.batch_size,
         device=args.device,
         verbose=True,
