@@ -47,23 +47,50 @@ def test_examples_exist_for_every_architecture():
 
     names = {p.stem for p in EXAMPLES}
     assert set(MODELS) <= names
-    assert {"insulators", "spacing"} <= names
+    assert {"insulators", "spacing", "transfer"} <= names
+
+
+#: data kinds whose examples are built from their data (graphs, several inputs) rather than sizes
+_BUILT_FROM_DATA = ("simulate_multimodal", "graph", "simulate_graph")
+
+
+def _pretrained_package(tmp_path, example: Path) -> Path:
+    """An untrained model package of the architecture that ``example`` names as its pretraining run."""
+    from genodeep.train.run import build_model_from_config, save_model
+
+    raw = yaml.safe_load(example.read_text())
+    cfg = validate_config(raw, base=example.parent)
+    model = build_model_from_config(cfg["model"], n_tasks=3, input_length=200)
+    return save_model(
+        model, tmp_path / "pretrained" / "model", data_spec={"task_names": list("abc")}
+    )
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_every_example_validates_and_builds_its_model(path):
+def test_every_example_validates_and_builds_its_model(path, tmp_path):
     from genodeep.models import MODELS
-    from genodeep.train.run import build_model_from_config
+    from genodeep.train.run import build_data, build_model_from_config, model_for_data
 
     raw = yaml.safe_load(path.read_text())
     raw.pop("search", None)  # genodeep tune's extra section (checked by the tune tests)
+    if raw["model"].get("pretrained"):  # the pretraining run is made by another example
+        assert "genodeep train examples/deepbind.yaml" in path.read_text()
+        raw["model"]["pretrained"] = str(
+            _pretrained_package(tmp_path, path.parent / "deepbind.yaml")
+        )
     cfg = validate_config(raw, source=str(path), base=path.parent)
-    assert cfg["model"]["name"] in MODELS
     for key in ("genome", "motifs"):  # resolved paths exist
         if cfg["data"].get(key):
             assert Path(cfg["data"][key]).exists()
     for p in (cfg["data"].get("beds") or {}).values():
         assert Path(p).exists()
+    if cfg["data"]["kind"] in _BUILT_FROM_DATA or cfg["model"].get("pretrained"):
+        data = build_data({**cfg["data"], **_smaller(cfg["data"])})
+        model, name = model_for_data(cfg["model"], data)
+        assert name in MODELS and model.n_tasks == len(data.task_names)
+        assert model.n_params > 0
+        return
+    assert cfg["model"]["name"] in MODELS
     n_tasks = len(cfg["data"].get("beds") or cfg["data"].get("names") or [0])
     length = cfg["data"].get("width") or cfg["data"].get("length")
     model = build_model_from_config(
@@ -72,6 +99,41 @@ def test_every_example_validates_and_builds_its_model(path):
         input_length=length,
     )
     assert model.n_params > 0
+
+
+def _smaller(data: dict) -> dict:
+    """Fewer simulated rows (building the model needs the data's shapes, not its size)."""
+    return {k: 100 for k in ("n", "n_nodes") if k in data}
+
+
+def test_transfer_keys_come_from_prepare_transfer_and_fine_tune(tmp_path):
+    from genodeep.train.transfer import fine_tune, prepare_transfer
+
+    pkg = _pretrained_package(tmp_path, REPO / "examples" / "deepbind.yaml")
+    cfg = _minimal()
+    cfg["model"] = {
+        "pretrained": str(pkg),
+        "head": "replace",
+        "freeze": ["local"],
+        "freez_depth": 1,
+    }
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg, source="t.yaml")
+    msg = str(err.value)
+    assert "model.freez_depth" in msg and "did you mean freeze_depth" in msg
+    for name in set(inspect.signature(prepare_transfer).parameters) - {"n_tasks", "random_state"}:
+        assert name in msg, name
+    del cfg["model"]["freez_depth"]
+    cfg["training"] = {"pretrained_lr_scale": 0.1, "max_epochs": 2}
+    out = validate_config(cfg)
+    assert out["model"]["pretrained"] == str(pkg.resolve())
+    assert "pretrained_lr_scale" in inspect.signature(fine_tune).parameters
+    cfg["model"] = {"name": "deepbind", "filters": 4}  # no pretrained model: not a fit() argument
+    with pytest.raises(ConfigError, match=r"training\.pretrained_lr_scale.*valid keys"):
+        validate_config(cfg)
+    cfg["model"] = {"pretrained": str(tmp_path / "missing"), "head": "keep"}
+    with pytest.raises(ConfigError, match=r"model\.pretrained: file not found"):
+        validate_config(cfg)
 
 
 def test_unknown_key_lists_the_valid_keys_from_the_signature(tmp_path):

@@ -4,14 +4,15 @@
 
     description: free text (optional)
     data:                     # kind + keyword arguments of the loader for that kind
-      kind: genome            # genome | fasta | simulate   (see genodeep.train.run.DATA_KINDS)
+      kind: genome            # genome | fasta | simulate | simulate_multimodal | graph |
+                              # simulate_graph   (see genodeep.train.run.DATA_KINDS)
       genome: example:genome  # paths are relative to this file; example:NAME = genodeep.example_data
       beds: example:insulator_peaks
       width: 500
       valid: chr2R_6M_14M:5000000-6000000
       test: chr2R_6M_14M:6000000-8000000
     model:                    # name + keyword arguments of genodeep.models.build_model(name, ...)
-      name: basset
+      name: basset            # or pretrained: RUN + prepare_transfer's keys (head, freeze, ...)
     training:                 # keyword arguments of genodeep.train.fit(...)
       max_epochs: 10
       lr: 0.001
@@ -337,8 +338,9 @@ def _validate_data(section: Any, *, base: Path | None, source: str | None) -> di
     return {"kind": kind, **body}
 
 
-def _validate_model(section: Any, *, source: str | None) -> dict:
+def _validate_model(section: Any, *, base: Path | None = None, source: str | None) -> dict:
     from genodeep.models import MODELS
+    from genodeep.train.run import DATA_ONLY_MODEL_ARGS, transfer_parameters
 
     if not isinstance(section, Mapping):
         raise ConfigError(
@@ -347,6 +349,24 @@ def _validate_model(section: Any, *, source: str | None) -> dict:
             key="model",
         )
     name = section.get("name")
+    body = {k: v for k, v in section.items() if k != "name"}
+    if body.get("pretrained") is not None:
+        # start from a trained model: prepare_transfer's arguments, the architecture is the saved one
+        params, hints = transfer_parameters()
+        for key in ("pretrained", "checkpoint"):
+            if key in body:
+                body[key] = resolve_path(body[key], base, source=source, key=f"model.{key}")
+        if name is not None and name not in MODELS:
+            raise ConfigError(
+                f"name={name!r} is not a model; choose one of: {', '.join(MODELS)} (or leave it out "
+                "to take the pretrained model's)",
+                source=source,
+                key="model.name",
+            )
+        check_section(
+            body, params, hints, key_prefix="model", source=source, extra=("name",), required=False
+        )
+        return {**({"name": name} if name is not None else {}), **body}
     if name not in MODELS:
         raise ConfigError(
             f"name={name!r} is not a model; choose one of: {', '.join(MODELS)}",
@@ -354,21 +374,20 @@ def _validate_model(section: Any, *, source: str | None) -> dict:
             key="model.name",
         )
     cls = MODELS[name]
-    params = parameters(cls)
-    body = {k: v for k, v in section.items() if k != "name"}
+    params = parameters(cls, exclude=DATA_ONLY_MODEL_ARGS)
     check_section(
         body,
         params,
         type_hints(cls),
         key_prefix="model",
         source=source,
-        extra=("name",),
+        extra=("name", "pretrained"),
         required=False,
     )
     return {"name": name, **body}
 
 
-def _validate_training(section: Any, *, source: str | None) -> dict:
+def _validate_training(section: Any, *, source: str | None, transfer: bool = False) -> dict:
     from genodeep.train.run import fit_parameters
 
     if section is None:
@@ -377,7 +396,7 @@ def _validate_training(section: Any, *, source: str | None) -> dict:
         raise ConfigError(
             f"expected a mapping, got {type(section).__name__}", source=source, key="training"
         )
-    params, hints = fit_parameters()
+    params, hints = fit_parameters(transfer=transfer)
     check_section(section, params, hints, key_prefix="training", source=source, required=False)
     return dict(section)
 
@@ -473,8 +492,9 @@ def validate_config(
     if "description" in config:
         out["description"] = str(config["description"])
     out["data"] = _validate_data(config["data"], base=base_path, source=source)
-    out["model"] = _validate_model(config["model"], source=source)
-    out["training"] = _validate_training(config.get("training"), source=source)
+    out["model"] = _validate_model(config["model"], base=base_path, source=source)
+    transfer = bool(isinstance(config["model"], Mapping) and config["model"].get("pretrained"))
+    out["training"] = _validate_training(config.get("training"), source=source, transfer=transfer)
     out["baselines"] = _validate_baselines(config.get("baselines"), source=source)
     out["output"] = _validate_output(config.get("output"), source=source)
     return out

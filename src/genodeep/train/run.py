@@ -48,34 +48,48 @@ Kind = Literal["binary", "regression"]
 # data
 
 
+def n_rows(X: torch.Tensor | tuple[torch.Tensor, ...]) -> int:
+    """Rows ``N`` of an input tensor or of the first tensor of a tuple of inputs."""
+    first = X[0] if isinstance(X, (tuple, list)) else X
+    return int(first.shape[0])
+
+
 @dataclass
 class Split:
     """One split of a data set.
 
     Attributes
     ----------
-    X : torch.Tensor int8, shape (N, 4, L)
-        One-hot sequences.
+    X : torch.Tensor, shape (N, 4, L) (int8 one-hot), or a tuple of tensors with N rows each
+        The model's inputs: sequences, ``(sequence, track[, features])`` for multimodal data,
+        ``(N, G)`` samples for graph-feature data, or the node features ``(n, F)`` of the *whole*
+        graph for node tasks (then ``rows`` picks this split's nodes).
     y : np.ndarray float32, shape (N, T)
-        Labels (NaN = missing).
+        Labels (NaN = missing); for node tasks, those of the ``rows`` nodes.
     ids : pandas.DataFrame, N rows
-        What each row is: ``chrom, start, end`` for genome windows, ``name`` for sequences.
+        What each row is: ``chrom, start, end`` for genome windows, ``name`` for sequences/nodes.
     dataset : torch.utils.data.Dataset, optional
-        The dataset to train on when it differs from ``(X, y)`` (augmentation on the fly).
+        The dataset to train on when it differs from ``(X, y)`` (augmentation on the fly, several
+        inputs, the whole graph with a node mask).
+    rows : np.ndarray int64, optional
+        Transductive (graph node) data: the rows of the model's output that belong to this split.
     """
 
-    X: torch.Tensor
+    X: Any
     y: np.ndarray
     ids: pd.DataFrame
     dataset: Any = None
+    rows: np.ndarray | None = None
 
     def __len__(self) -> int:
-        return int(self.X.shape[0])
+        return len(self.rows) if self.rows is not None else n_rows(self.X)
 
     def as_fit_data(self):
         """What :func:`genodeep.train.fit` trains on: the dataset, or the tuple ``(X, y)``."""
         if self.dataset is not None:
             return self.dataset
+        if isinstance(self.X, (tuple, list)):
+            raise ValueError("a split with several inputs needs a dataset (see MultimodalDataset)")
         return (self.X, torch.from_numpy(np.ascontiguousarray(self.y, dtype=np.float32)))
 
 
@@ -90,10 +104,18 @@ class DataBundle:
         ``T`` names, one per label column.
     kind : {"binary", "regression"}
         Label type: decides the default loss, the metrics and the baselines.
-    length : int
-        Sequence length ``L``.
+    length : int or None
+        Sequence length ``L`` (None for graph data).
     genome : str, optional
         Genome FASTA the windows come from (genome data only).
+    input_kind : str
+        What the inputs are (see :func:`genodeep.models.input_kinds`): ``"sequence"``,
+        ``"multimodal"``, ``"graph_nodes"`` or ``"graph_features"``.
+    inputs : tuple of str
+        Names of the input tensors, in call order (``("sequence", "track", "features")`` ...).
+    model_args : dict
+        Constructor arguments the data decides (``track_channels``, ``n_features``, ``in_features``,
+        ``n_genes``, and the ``graph`` of graph data, which is not part of a model's config).
     """
 
     train: Split
@@ -101,8 +123,11 @@ class DataBundle:
     test: Split
     task_names: list[str]
     kind: Kind
-    length: int
+    length: int | None
     genome: str | None = None
+    input_kind: str = "sequence"
+    inputs: tuple[str, ...] = ("sequence",)
+    model_args: dict[str, Any] = field(default_factory=dict)
 
     def split(self, name: str) -> Split:
         check_choice("split", name, ("train", "valid", "test"))
@@ -144,9 +169,82 @@ def _as_labels(y, n: int) -> np.ndarray:
     return y
 
 
-def _subset(X: torch.Tensor, y: np.ndarray, ids: pd.DataFrame, idx: np.ndarray) -> Split:
+def _subset(X, y: np.ndarray, ids: pd.DataFrame, idx: np.ndarray) -> Split:
+    """The rows ``idx`` of inputs ``X`` (a tensor or a tuple of tensors), labels and ids."""
     t = torch.as_tensor(idx, dtype=torch.long)
-    return Split(X=X[t], y=y[idx], ids=ids.iloc[idx].reset_index(drop=True))
+    ids = ids.iloc[idx].reset_index(drop=True)
+    if isinstance(X, (tuple, list)):
+        Xs = tuple(part[t] for part in X)
+        return Split(X=Xs, y=y[idx], ids=ids, dataset=_inputs_dataset(Xs, y[idx]))
+    return Split(X=X[t], y=y[idx], ids=ids)
+
+
+def _inputs_dataset(X: tuple[torch.Tensor, ...], y: np.ndarray, **kwargs: Any):
+    """A :class:`~genodeep.data.multimodal.MultimodalDataset` over ``(sequence, [track (N, C, L_t)],
+    [features (N, F)])``: the track is the 3-D tensor, the features the 2-D one."""
+    from genodeep.data.multimodal import MultimodalDataset
+
+    track = next((t for t in X[1:] if t.ndim == 3), None)
+    features = next((t for t in X[1:] if t.ndim == 2), None)
+    return MultimodalDataset(X[0], y, track=track, features=features, **kwargs)
+
+
+def _named_paths(paths: Any) -> dict[str, Any]:
+    """``{name: path}`` from a mapping, or from a list of paths (named by their file stems)."""
+    if isinstance(paths, Mapping):
+        return {str(k): v for k, v in paths.items()}
+    return {Path(os.fspath(p)).name.split(".")[0]: p for p in paths}
+
+
+def _window_signal(path, windows: pd.DataFrame, width: int, agg: str) -> np.ndarray:
+    """The ``agg`` of a signal file over each window, shape ``(N,)``."""
+    from genodeep.io import read_signal
+
+    v = read_signal(path).values(
+        windows["chrom"].tolist(),
+        windows["start"].to_numpy(),
+        int(width),
+        bin_size=int(width),
+        agg=agg,
+    )
+    return np.asarray(v, dtype=np.float32).reshape(len(windows), -1)[:, 0]
+
+
+def _window_inputs(
+    genome, windows: pd.DataFrame, X: torch.Tensor, *, width: int, tracks, track_bin: int,
+    track_agg: str, track_transform: str | None, features,
+) -> tuple[tuple[torch.Tensor, ...], tuple[str, ...], dict[str, int]]:  # fmt: skip
+    """Inputs of a multimodal model over genome windows: ``(X (N, 4, L), [track (N, C, L //
+    track_bin)], [features (N, F)])``, their names and the model arguments they fix."""
+    from genodeep.data.multimodal import GenomeMultimodalDataset
+    from genodeep.io import read_signal
+
+    parts, names = [X], ["sequence"]
+    args = {"track_channels": 0, "n_features": 0}
+    if tracks:
+        named = _named_paths(tracks)
+        ds = GenomeMultimodalDataset(
+            genome,
+            windows,
+            tracks={k: read_signal(v) for k, v in named.items()},
+            bin_size=track_bin,
+            agg=track_agg,
+            transform=track_transform,
+        )
+        n, step = len(windows), 4096
+        chunks = [ds.get_batch(np.arange(i, min(i + step, n)))[0][1] for i in range(0, n, step)]
+        parts.append(torch.cat(chunks))
+        names.append("track")
+        args["track_channels"] = len(named)
+    if features:
+        cols = [_window_signal(p, windows, width, "mean") for p in _named_paths(features).values()]
+        f = np.stack(cols, axis=1)
+        if track_transform == "log1p":
+            f = np.log1p(np.maximum(f, 0.0))
+        parts.append(torch.from_numpy(np.ascontiguousarray(f, dtype=np.float32)))
+        names.append("features")
+        args["n_features"] = f.shape[1]
+    return tuple(parts), tuple(names), args
 
 
 def load_genome_data(
@@ -154,6 +252,11 @@ def load_genome_data(
     *,
     beds: Mapping[str, str | os.PathLike] | None = None,
     signal: Mapping[str, str | os.PathLike] | None = None,
+    tracks: Mapping[str, str | os.PathLike] | Sequence[str | os.PathLike] | None = None,
+    track_bin: int = 1,
+    track_agg: Literal["mean", "sum", "max"] = "mean",
+    track_transform: Literal["log1p"] | None = "log1p",
+    features: Mapping[str, str | os.PathLike] | Sequence[str | os.PathLike] | None = None,
     width: int = 200,
     stride: int | None = None,
     chroms: Sequence[str] | None = None,
@@ -185,6 +288,16 @@ def load_genome_data(
     signal : mapping task name -> bigWig/wiggle/bedGraph path, optional
         One regression task per track: the ``agg`` of the signal over each window (``log1p`` optional).
         Give ``beds`` or ``signal``, not both.
+    tracks : mapping name -> bigWig/wiggle/bedGraph path, or list of paths, optional
+        Signal tracks as model *inputs* (one channel each) for a multimodal model: ``X`` becomes
+        ``(sequence, track (N, C, L // track_bin))``, read with
+        :class:`genodeep.data.multimodal.GenomeMultimodalDataset`.
+    track_bin, track_agg, track_transform
+        Bases per track bin (1 = per base, needed for early fusion), aggregation within a bin, and
+        the transform of the values (``log1p`` or null).
+    features : mapping name -> signal path, or list of paths, optional
+        A per-window feature vector as model input: the mean of each signal over the window
+        (``track_transform`` applied), e.g. conservation scores.
     width, stride : int
         Window width ``L`` and step (default ``width``, no overlap), see :func:`genodeep.data.tile_genome`.
     chroms : list of str, optional
@@ -234,20 +347,7 @@ def load_genome_data(
         )
         kind: Kind = "binary"
     else:
-        from genodeep.io import read_signal
-
-        cols = []
-        for path in signal.values():
-            track = read_signal(path)
-            v = track.values(
-                windows["chrom"].tolist(),
-                windows["start"].to_numpy(),
-                int(width),
-                bin_size=int(width),
-                agg=agg,
-            )
-            cols.append(np.asarray(v, dtype=np.float32).reshape(len(windows), -1)[:, 0])
-        y = np.stack(cols, axis=1)
+        y = np.stack([_window_signal(p, windows, int(width), agg) for p in signal.values()], axis=1)
         if log1p:
             y = np.log1p(np.maximum(y, 0.0))
         task_names = list(signal)
@@ -283,8 +383,21 @@ def load_genome_data(
         idx["train"] = tr[~neg | keep_neg]
     X = one_hot_codes(codes)
     ids = windows[["chrom", "start", "end"]]
+    inputs, model_args = ("sequence",), {}
+    if tracks or features:
+        X, inputs, model_args = _window_inputs(
+            g, ids, X, width=int(width), tracks=tracks, track_bin=int(track_bin),
+            track_agg=track_agg, track_transform=track_transform, features=features,
+        )  # fmt: skip
     splits = {name: _subset(X, y, ids, i) for name, i in idx.items()}
-    if rc_augment or max_shift:
+    if isinstance(X, tuple) and (rc_augment or max_shift):
+        if max_shift:
+            raise ValueError(
+                "max_shift is not supported with tracks/features inputs; use rc_augment only"
+            )
+        tr = splits["train"]
+        tr.dataset = _inputs_dataset(tr.X, tr.y, rc_augment=True, random_state=random_state)
+    elif rc_augment or max_shift:
         from genodeep.data import GenomeDataset
 
         tr_windows = ids.iloc[idx["train"]].reset_index(drop=True)
@@ -300,7 +413,14 @@ def load_genome_data(
         sizes = ", ".join(f"{k} {len(v)}" for k, v in splits.items())
         log(f"genome windows of {width} bp: {sizes}; {len(task_names)} task(s)")
     return DataBundle(
-        **splits, task_names=task_names, kind=kind, length=int(width), genome=os.fspath(genome)
+        **splits,
+        task_names=task_names,
+        kind=kind,
+        length=int(width),
+        genome=os.fspath(genome),
+        input_kind="multimodal" if len(inputs) > 1 else "sequence",
+        inputs=inputs,
+        model_args=model_args,
     )
 
 
@@ -495,26 +615,441 @@ def load_simulated_data(
     return DataBundle(**splits, task_names=task_names, kind="binary", length=int(X.shape[-1]))
 
 
+def _check_wrapped_kwargs(func: Callable, kwargs: Mapping[str, Any], what: str, reserved) -> None:
+    allowed = parameters(func, exclude=reserved)
+    for key in kwargs:
+        if key not in allowed:
+            raise ValueError(
+                f"{what} has no argument {key!r}; valid ones are: {', '.join(allowed)}"
+            )
+
+
+def load_simulated_multimodal_data(
+    *,
+    track: bool = True,
+    valid_fraction: float = 0.1,
+    test_fraction: float = 0.2,
+    random_state: int | None = 0,
+    verbose: bool = False,
+    **kwargs: Any,
+) -> DataBundle:
+    """Windows whose label is "motif present AND chromatin open" (:func:`genodeep.data.simulate.simulate_multimodal`).
+
+    Parameters
+    ----------
+    track : bool, default True
+        Give the model the accessibility track (``False``: the sequence-only control, where the
+        best possible auROC is 5/6 with the default probabilities).
+    valid_fraction, test_fraction : float
+        Fractions of the rows held out at random.
+    random_state : int, optional
+        Seed of the simulation and the split.
+    **kwargs
+        Arguments of the simulator: ``n`` (required), ``length``, ``motif``, ``p_motif``, ``p_open``,
+        ``peak_height``, ``peak_width``, ``background``, ``bin_size``, ``n_features``, ``gc``.
+
+    Returns
+    -------
+    DataBundle
+        ``X`` = ``(sequence (N, 4, L), [track (N, 1, L // bin_size)], [features (N, F)])``; one
+        binary task ``"bound"``; ``ids`` column ``name``.
+    """
+    from genodeep.data.simulate import simulate_multimodal
+
+    _check_wrapped_kwargs(simulate_multimodal, kwargs, "simulate_multimodal", ("random_state",))
+    sim = simulate_multimodal(random_state=random_state, **kwargs)
+    parts, names = [sim.X], ["sequence"]
+    if track:
+        parts.append(sim.track)
+        names.append("track")
+    if sim.features is not None:
+        parts.append(sim.features)
+        names.append("features")
+    X = tuple(parts) if len(parts) > 1 else sim.X
+    y = _as_labels(sim.y, len(sim))
+    ids = pd.DataFrame({"name": [f"seq{i}" for i in range(len(sim))]})
+    tr, va, te = _random_split(len(sim), valid_fraction, test_fraction, random_state)
+    splits = {k: _subset(X, y, ids, i) for k, i in (("train", tr), ("valid", va), ("test", te))}
+    if verbose:
+        log("simulated multimodal: " + ", ".join(f"{k} {len(v)}" for k, v in splits.items()))
+    model_args = {
+        "track_channels": int(sim.track.shape[1]) if track else 0,
+        "n_features": 0 if sim.features is None else int(sim.features.shape[1]),
+    }
+    return DataBundle(
+        **splits,
+        task_names=["bound"],
+        kind="binary",
+        length=int(sim.X.shape[-1]),
+        input_kind="multimodal" if len(parts) > 1 else "sequence",
+        inputs=tuple(names),
+        model_args=model_args,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# graphs
+
+
+class _WholeGraph(torch.utils.data.TensorDataset):
+    """One graph as one batch ``(X (n, F), y (n, T), mask (n, T))`` for transductive node tasks.
+
+    Every training step sees every node's features (the graph convolutions need the whole graph); the
+    mask keeps the loss to the nodes of one split. Any index returns the whole graph, so batches carry
+    no extra leading dimension.
+    """
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, index):
+        return self.tensors
+
+
+def _node_split(X: torch.Tensor, y: np.ndarray, ids: pd.DataFrame, rows: np.ndarray) -> Split:
+    """A split of a node task: the whole graph ``X (n, F)`` with this split's ``rows`` masked in."""
+    mask = np.zeros(y.shape, dtype=bool)
+    mask[rows] = ~np.isnan(y[rows])
+    dataset = _WholeGraph(
+        X,
+        torch.from_numpy(np.nan_to_num(y, nan=0.0).astype(np.float32)),
+        torch.from_numpy(mask),
+    )
+    return Split(
+        X=X, y=y[rows], ids=ids.iloc[rows].reset_index(drop=True), dataset=dataset, rows=rows
+    )
+
+
+def _graph_bundle(
+    X: np.ndarray,
+    y: np.ndarray,
+    names: Sequence[str],
+    graph: Any,
+    task_names: Sequence[str],
+    *,
+    nodes: str,
+    kind: str,
+    valid_fraction: float,
+    test_fraction: float,
+    random_state: int | None,
+) -> DataBundle:
+    """Splits of graph data: random labelled nodes (``nodes="rows"``) or samples (``"columns"``)."""
+    X = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+    labelled = np.flatnonzero(~np.isnan(y).all(axis=1))
+    parts = _random_split(len(labelled), valid_fraction, test_fraction, random_state)
+    ids = pd.DataFrame({"name": [str(n) for n in names]})
+    if kind == "auto":
+        kind = _infer_kind(y)
+    if nodes == "rows":
+        split = {k: _node_split(X, y, ids, labelled[i]) for k, i in zip(SPLITS, parts)}
+        model_args = {"in_features": int(X.shape[1]), "graph": graph}
+        input_kind = "graph_nodes"
+    else:
+        split = {k: _subset(X, y, ids, labelled[i]) for k, i in zip(SPLITS, parts)}
+        model_args = {"n_genes": int(X.shape[1]), "graph": graph}
+        input_kind = "graph_features"
+    return DataBundle(
+        **split,
+        task_names=list(task_names),
+        kind=kind,
+        length=None,
+        input_kind=input_kind,
+        inputs=("features",),
+        model_args=model_args,
+    )
+
+
+SPLITS = ("train", "valid", "test")
+
+
+def _read_table(path: str | os.PathLike, what: str) -> pd.DataFrame:
+    """A TSV/CSV table whose first column holds the row names (separator sniffed)."""
+    from genodeep._validate import InputFileError
+
+    try:
+        df = pd.read_csv(path, sep=None, engine="python", index_col=0)
+    except (ValueError, pd.errors.ParserError) as err:
+        raise InputFileError(
+            f"could not read the {what} table ({err})",
+            path=path,
+            fix="write a tab- or comma-separated table with a header and the names in the first column",
+        ) from None
+    if df.empty:
+        raise InputFileError(f"the {what} table has no rows or no columns", path=path)
+    df.index = df.index.astype(str)
+    return df
+
+
+def _read_graph_features(path: str | os.PathLike):
+    """``(matrix (R, C) float32, row names, column names, obs table or None)`` of a features file."""
+    from genodeep._validate import InputFileError
+
+    if os.fspath(path).endswith(".h5ad"):
+        import anndata
+
+        adata = anndata.read_h5ad(path)
+        X = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
+        return (
+            np.asarray(X, dtype=np.float32),
+            [str(v) for v in adata.obs_names],
+            [str(v) for v in adata.var_names],
+            adata.obs,
+        )
+    df = _read_table(path, "features")
+    bad = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+    if bad:
+        raise InputFileError(
+            f"feature column(s) {bad[:5]} are not numeric",
+            path=path,
+            fix="keep the names in the first column and only numbers in the others",
+        )
+    return df.to_numpy(np.float32), list(df.index), [str(c) for c in df.columns], None
+
+
+def _label_matrix(table: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Numeric columns as they are; a text column becomes one 0/1 task per category."""
+    cols, names = [], []
+    for c in table.columns:
+        v = table[c]
+        if pd.api.types.is_numeric_dtype(v) or pd.api.types.is_bool_dtype(v):
+            cols.append(v.to_numpy(np.float32))
+            names.append(str(c))
+            continue
+        cats = sorted(str(x) for x in v.dropna().unique())
+        for cat in cats:
+            col = (v.astype(str) == cat).to_numpy(np.float32)
+            col[v.isna().to_numpy()] = np.nan
+            cols.append(col)
+            names.append(cat if table.shape[1] == 1 else f"{c}={cat}")
+    return np.stack(cols, axis=1), names
+
+
+def _match_names(table: pd.DataFrame, names: Sequence[str], path, what: str) -> np.ndarray:
+    """Rows of ``table`` (indexed by name) aligned to ``names`` (NaN where a name has no row).
+
+    Names of the table that are not among ``names`` are reported (count, examples, near matches);
+    none matching at all is an :class:`~genodeep._validate.InputFileError`.
+    """
+    from genodeep._validate import InputFileError, near_matches
+
+    values, task_names = _label_matrix(table)
+    index = {n: i for i, n in enumerate(names)}
+    out = np.full((len(names), values.shape[1]), np.nan, dtype=np.float32)
+    unmatched = []
+    for r, name in enumerate(table.index):
+        i = index.get(name)
+        if i is None:
+            unmatched.append(name)
+        else:
+            out[i] = values[r]
+    examples = []
+    for name in unmatched[:5]:
+        close = near_matches(name, names, n=1)
+        examples.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    if len(unmatched) == len(table):
+        raise InputFileError(
+            f"none of the {len(table)} names in the first column is among the {len(names)} {what} "
+            f"of the features (label names e.g. {', '.join(examples)}; {what} e.g. "
+            f"{list(names)[:5]})",
+            path=path,
+            fix=f"use the same identifiers for the {what} in the labels and the features files",
+        )
+    if unmatched:
+        log(
+            f"{path}: {len(unmatched)} of {len(table)} names are not among the {what} of the "
+            f"features and were ignored (e.g. {', '.join(examples)})"
+        )
+    return out, task_names
+
+
+def load_graph_data(
+    edges: str | os.PathLike,
+    *,
+    features: str | os.PathLike,
+    labels: str | os.PathLike | None = None,
+    label_key: str | None = None,
+    nodes: Literal["rows", "columns"] = "rows",
+    weighted: bool | None = None,
+    directed: bool = False,
+    case_sensitive: bool = True,
+    valid_fraction: float = 0.1,
+    test_fraction: float = 0.2,
+    kind: Literal["auto", "binary", "regression"] = "auto",
+    random_state: int | None = 0,
+    verbose: bool = False,
+) -> DataBundle:
+    """A graph from an edge list, features and labels from tables: node tasks or graph-feature samples.
+
+    Parameters
+    ----------
+    edges : path
+        Edge list ``source target [weight]`` (see :func:`genodeep.io.graph.read_graph`); names are
+        matched to the feature file's row (``nodes="rows"``) or column (``"columns"``) names, and
+        unmatched names are reported.
+    features : path
+        TSV/CSV table with the row names in the first column, or an ``.h5ad`` (rows = ``obs_names``,
+        columns = ``var_names``).
+    labels : path, optional
+        TSV/CSV table: row names in the first column, one label column per task (numbers; a text
+        column becomes one 0/1 task per category). Rows without labels are left out of every split.
+    label_key : str, optional
+        Instead of ``labels``: a column of an ``.h5ad``'s ``obs``.
+    nodes : {"rows", "columns"}
+        ``"rows"``: the rows are the graph's nodes; transductive node classification/regression
+        (model ``gcn``): the whole graph is the input, random labelled nodes are held out.
+        ``"columns"``: the columns are the nodes (genes) and each row a sample (cell) with its own
+        label (model ``graph_expression``); random samples are held out.
+    weighted, directed, case_sensitive
+        See :func:`genodeep.io.graph.read_graph`.
+    valid_fraction, test_fraction : float
+        Fractions of the labelled nodes/samples held out.
+    kind : {"auto", "binary", "regression"}
+        "auto": binary when every label is 0, 1 or NaN.
+    random_state : int, optional
+        Seed of the split.
+
+    Returns
+    -------
+    DataBundle
+        ``ids`` column ``name``; ``model_args`` holds the graph (handed to the model).
+    """
+    from genodeep.io.graph import read_graph
+
+    check_choice("nodes", nodes, ("rows", "columns"))
+    if (labels is None) == (label_key is None):
+        raise ValueError(
+            "give exactly one of labels= (a table of labels per name) or label_key= (an obs "
+            "column of an .h5ad features file)"
+        )
+    X, row_names, col_names, obs = _read_graph_features(features)
+    if label_key is not None:
+        if obs is None:
+            raise ValueError(
+                f"label_key={label_key!r} needs an .h5ad features file; got {features}"
+            )
+        if label_key not in obs.columns:
+            raise ValueError(
+                f"label_key={label_key!r} is not a column of {features}'s obs; columns: "
+                f"{', '.join(map(str, obs.columns))}"
+            )
+        table = obs[[label_key]].copy()
+        table.index = table.index.astype(str)
+        source = f"{features} (obs[{label_key!r}])"
+    else:
+        table, source = _read_table(labels, "labels"), labels
+    what = "nodes" if nodes == "rows" else "samples"
+    y, task_names = _match_names(table, row_names, source, what)
+    graph = read_graph(
+        edges,
+        nodes=row_names if nodes == "rows" else col_names,
+        weighted=weighted,
+        directed=directed,
+        case_sensitive=case_sensitive,
+        verbose=True,
+    )
+    bundle = _graph_bundle(
+        X, y, row_names, graph, task_names, nodes=nodes, kind=kind,
+        valid_fraction=valid_fraction, test_fraction=test_fraction, random_state=random_state,
+    )  # fmt: skip
+    if verbose:
+        log(
+            f"graph: {graph.n_nodes} nodes, {graph.n_edges} edges; "
+            + ", ".join(f"{k} {len(bundle.split(k))}" for k in SPLITS)
+        )
+    return bundle
+
+
+def load_simulated_graph_data(
+    *,
+    valid_fraction: float = 0.2,
+    test_fraction: float = 0.5,
+    random_state: int | None = 0,
+    verbose: bool = False,
+    **kwargs: Any,
+) -> DataBundle:
+    """A random graph whose node labels are the neighbours' majority state
+    (:func:`genodeep.data.simulate.simulate_graph_labels`); a transductive node task.
+
+    Parameters
+    ----------
+    valid_fraction, test_fraction : float
+        Fractions of the nodes whose labels are held out.
+    random_state : int, optional
+        Seed of the simulation and the split.
+    **kwargs
+        Arguments of the simulator: ``n_nodes``, ``avg_degree``, ``n_features``, ``signal``,
+        ``noise``.
+
+    Returns
+    -------
+    DataBundle
+        Node features ``(n, F)`` as ``X``, one binary task ``"label"``; ``model_args`` holds the graph.
+    """
+    from genodeep.data.simulate import simulate_graph_labels
+
+    _check_wrapped_kwargs(simulate_graph_labels, kwargs, "simulate_graph_labels", ("random_state",))
+    sim = simulate_graph_labels(random_state=random_state, **kwargs)
+    bundle = _graph_bundle(
+        sim.features.numpy(), sim.y.numpy(), sim.graph.nodes, sim.graph, ["label"], nodes="rows",
+        kind="binary", valid_fraction=valid_fraction, test_fraction=test_fraction,
+        random_state=random_state,
+    )  # fmt: skip
+    if verbose:
+        log(
+            f"simulated graph: {sim.graph.n_nodes} nodes, {sim.graph.n_edges} edges; "
+            + ", ".join(f"{k} {len(bundle.split(k))}" for k in SPLITS)
+        )
+    return bundle
+
+
 #: ``data.kind`` -> loader; the config's ``data:`` keys are the loader's keyword arguments.
 DATA_KINDS: dict[str, Callable[..., DataBundle]] = {
     "genome": load_genome_data,
     "fasta": load_fasta_data,
     "simulate": load_simulated_data,
+    "simulate_multimodal": load_simulated_multimodal_data,
+    "graph": load_graph_data,
+    "simulate_graph": load_simulated_graph_data,
+}
+
+
+def _simulate_target(section: Mapping[str, Any]):
+    sims = _simulators()
+    return sims.get((section or {}).get("simulate", "grammar")), _SIM_RESERVED
+
+
+def _multimodal_target(section: Mapping[str, Any]):
+    from genodeep.data.simulate import simulate_multimodal
+
+    return simulate_multimodal, ("random_state",)
+
+
+def _graph_target(section: Mapping[str, Any]):
+    from genodeep.data.simulate import simulate_graph_labels
+
+    return simulate_graph_labels, ("random_state",)
+
+
+#: kinds whose loader passes its other keyword arguments on to a simulator:
+#: kind -> (section -> (simulator, arguments the loader supplies itself))
+_WRAPPED_KINDS: dict[str, Callable[[Mapping[str, Any]], tuple[Callable | None, tuple]]] = {
+    "simulate": _simulate_target,
+    "simulate_multimodal": _multimodal_target,
+    "simulate_graph": _graph_target,
 }
 
 
 def loader_parameters(kind: str, section: Mapping[str, Any] | None = None):
-    """(parameters, type hints) a ``data:`` section of this kind accepts (read from the signatures)."""
+    """(parameters, type hints) a ``data:`` section of this kind accepts (read from the signatures:
+    the loader's, plus the simulator's for the simulated kinds)."""
     check_choice("kind", kind, DATA_KINDS)
     loader = DATA_KINDS[kind]
     params = parameters(loader, exclude=("verbose",))
     hints = type_hints(loader)
-    if kind == "simulate":
-        sims = _simulators()
-        which = (section or {}).get("simulate", "grammar")
-        if which in sims:
-            func = sims[which]
-            params = {**params, **parameters(func, exclude=(*_SIM_RESERVED, *params))}
+    if kind in _WRAPPED_KINDS:
+        func, reserved = _WRAPPED_KINDS[kind](section or {})
+        if func is not None:
+            params = {**params, **parameters(func, exclude=(*reserved, *params))}
             hints = {**type_hints(func), **hints}
     return params, hints
 
@@ -544,12 +1079,20 @@ _FIT_SUPPLIED = (
 )
 
 
-def fit_parameters():
-    """(parameters, type hints) of :func:`genodeep.train.fit` that a ``training:`` section may set."""
+def fit_parameters(*, transfer: bool = False):
+    """(parameters, type hints) of :func:`genodeep.train.fit` that a ``training:`` section may set;
+    with ``transfer`` (a ``model: {pretrained: ...}`` config) also those of
+    :func:`genodeep.train.transfer.fine_tune` (``pretrained_lr_scale``, ...)."""
     from genodeep.train.fit import fit
 
     params = parameters(fit, skip_positional=3, exclude=_FIT_SUPPLIED)
-    return params, type_hints(fit)
+    hints = type_hints(fit)
+    if transfer:
+        from genodeep.train.transfer import fine_tune
+
+        params = {**params, **parameters(fine_tune, skip_positional=3, exclude=params)}
+        hints = {**type_hints(fine_tune), **hints}
+    return params, hints
 
 
 def baseline_parameters():
@@ -560,8 +1103,51 @@ def baseline_parameters():
     return params, type_hints(fit_baselines)
 
 
-def build_model_from_config(model: Mapping[str, Any], *, n_tasks: int, input_length: int):
-    """``build_model(name, **kwargs)``, filling ``n_tasks`` and ``input_length`` from the data.
+#: constructor arguments that only data can supply (never read from a config's ``model:`` section)
+DATA_ONLY_MODEL_ARGS = ("graph",)
+
+
+def check_model_input(name: str, input_kind: str) -> None:
+    """Raise ``ValueError`` when architecture ``name`` cannot read data of ``input_kind``."""
+    from genodeep.models import input_kinds
+
+    kinds = input_kinds(name)
+    if input_kind in kinds:
+        return
+    hint = {
+        "sequence": "genome, fasta or simulate",
+        "multimodal": "simulate_multimodal, or genome with tracks:/features:",
+        "graph_nodes": "graph (nodes: rows) or simulate_graph",
+        "graph_features": "graph with nodes: columns",
+    }
+    want = "; ".join(f"{k}: data.kind {hint.get(k, '?')}" for k in kinds)
+    raise ValueError(
+        f"model {name!r} reads {' or '.join(kinds)} input but the data gives {input_kind} input. "
+        f"Fix: use a model for {input_kind} data, or data of the model's kind ({want})"
+    )
+
+
+def build_model_from_config(
+    model: Mapping[str, Any],
+    *,
+    n_tasks: int,
+    input_length: int | None,
+    data_args: Mapping[str, Any] | None = None,
+    input_kind: str = "sequence",
+):
+    """``build_model(name, **kwargs)``, filling ``n_tasks``, ``input_length`` and ``data_args``
+    (what the data decides: track channels, feature counts, the graph) from the data.
+
+    Parameters
+    ----------
+    model : mapping
+        A validated ``model:`` section (``name`` + constructor arguments).
+    n_tasks, input_length : int
+        Label columns and sequence length of the data.
+    data_args : mapping, optional
+        :attr:`DataBundle.model_args`; each argument the architecture accepts is filled in.
+    input_kind : str
+        :attr:`DataBundle.input_kind`, checked against the architecture's input kinds.
 
     A value given in the config that contradicts the data raises ``ValueError``.
     """
@@ -570,17 +1156,118 @@ def build_model_from_config(model: Mapping[str, Any], *, n_tasks: int, input_len
     kwargs = dict(model)
     name = kwargs.pop("name")
     check_choice("model.name", name, MODELS)
+    check_model_input(name, input_kind)
     accepted = parameters(MODELS[name])
-    for key, value in (("n_tasks", n_tasks), ("input_length", input_length)):
-        if key in accepted:
-            given = kwargs.get(key)
-            if given is not None and int(given) != value:
-                raise ValueError(
-                    f"model.{key}={given} does not match the data ({value}); remove the key to take it "
-                    "from the data"
-                )
-            kwargs[key] = value
+    fill = {"n_tasks": n_tasks, "input_length": input_length, **dict(data_args or {})}
+    for key, value in fill.items():
+        if key not in accepted or value is None:
+            continue
+        given = kwargs.get(key)
+        if key not in DATA_ONLY_MODEL_ARGS and given is not None and int(given) != int(value):
+            raise ValueError(
+                f"model.{key}={given} does not match the data ({value}); remove the key to take it "
+                "from the data"
+            )
+        kwargs[key] = value
     return build_model(name, **kwargs)
+
+
+#: keys of a ``model:`` section that start from a trained model (:func:`prepare_transfer`'s)
+_TRANSFER_SUPPLIED = ("n_tasks", "random_state")
+
+
+def transfer_parameters():
+    """(parameters, type hints) of :func:`genodeep.train.transfer.prepare_transfer` that a ``model:``
+    section with ``pretrained:`` may set."""
+    from genodeep.train.transfer import prepare_transfer
+
+    return parameters(prepare_transfer, exclude=_TRANSFER_SUPPLIED), type_hints(prepare_transfer)
+
+
+def registered_name(model: torch.nn.Module) -> str:
+    """The :data:`genodeep.models.MODELS` name of a model's class."""
+    from genodeep.models import MODELS
+
+    for name, cls in MODELS.items():
+        if type(model) is cls:
+            return name
+    raise ValueError(f"{type(model).__name__} is not one of the architectures: {', '.join(MODELS)}")
+
+
+def model_for_data(section: Mapping[str, Any], data: DataBundle, *, random_state: int = 0):
+    """The model a ``model:`` section describes, for ``data``: a new one, or a pretrained one.
+
+    With ``pretrained:`` the model is :func:`~genodeep.train.transfer.prepare_transfer`'s (head
+    replaced/extended/kept for the data's tasks, layers frozen); the data's graph, if any, replaces
+    the pretrained one. ``head: add`` appends the data's tasks after the pretrained tasks, whose
+    labels are missing (NaN) here: ``data`` gets those columns and task names.
+
+    Returns
+    -------
+    (model, name) : the model and its architecture name.
+    """
+    section = dict(section)
+    if not section.get("pretrained"):
+        model = build_model_from_config(
+            section,
+            n_tasks=len(data.task_names),
+            input_length=data.length,
+            data_args=data.model_args,
+            input_kind=data.input_kind,
+        )
+        return model, section["name"]
+    from genodeep.train.transfer import prepare_transfer
+
+    name = section.pop("name", None)
+    head = section.get("head", "replace")
+    model = prepare_transfer(
+        n_tasks=None if head == "keep" else len(data.task_names),
+        random_state=random_state,
+        **section,
+    )
+    actual = registered_name(model)
+    if name is not None and name != actual:
+        raise ValueError(
+            f"model.name={name!r} but the pretrained model is a {actual!r}; remove model.name or fix it"
+        )
+    check_model_input(actual, data.input_kind)
+    graph = data.model_args.get("graph")
+    if graph is not None and callable(getattr(model, "set_graph", None)):
+        model.set_graph(graph)
+    old = list(load_model(section["pretrained"]).data_spec.get("task_names") or [])
+    if head == "keep" and model.n_tasks != len(data.task_names):
+        raise ValueError(
+            f"head: keep trains the pretrained model's {model.n_tasks} task(s) but the data has "
+            f"{len(data.task_names)}; use head: replace (new tasks) or add (extra tasks)"
+        )
+    if head == "add":
+        n_old = model.n_tasks - len(data.task_names)
+        old = old if len(old) == n_old else [f"pretrained_{i}" for i in range(n_old)]
+        for part in (data.train, data.valid, data.test):
+            _prepend_missing_tasks(part, n_old)
+        data.task_names = [*old, *data.task_names]
+    return model, actual
+
+
+def _prepend_missing_tasks(split: Split, n: int) -> None:
+    """Give a split ``n`` leading label columns of NaN (tasks without labels in this data)."""
+    pad = np.full((split.y.shape[0], n), np.nan, dtype=np.float32)
+    split.y = np.concatenate([pad, split.y], axis=1)
+    ds = split.dataset
+    if isinstance(ds, _WholeGraph):
+        X, y, mask = ds.tensors
+        split.dataset = _WholeGraph(
+            X,
+            torch.cat([torch.zeros(y.shape[0], n), y], dim=1),
+            torch.cat([torch.zeros(mask.shape[0], n, dtype=torch.bool), mask], dim=1),
+        )
+    elif ds is not None and hasattr(ds, "y") and isinstance(ds.y, torch.Tensor):
+        ds.y = torch.cat([torch.full((ds.y.shape[0], n), float("nan")), ds.y], dim=1)
+    elif ds is not None:
+        raise ValueError(
+            "head: add cannot extend the labels of this data set (on-the-fly augmentation); "
+            "turn off rc_augment/max_shift or use head: replace"
+        )
 
 
 def _default_loss(kind: Kind) -> str:
@@ -598,8 +1285,9 @@ def output_transform(kind: Kind, loss: str | None) -> Callable[[torch.Tensor], t
 
 def predict_outputs(
     model: torch.nn.Module,
-    X: torch.Tensor,
+    X: torch.Tensor | Sequence[torch.Tensor],
     *,
+    rows: np.ndarray | None = None,
     kind: Kind = "binary",
     loss: str | None = None,
     batch_size: int = 256,
@@ -607,21 +1295,78 @@ def predict_outputs(
     dtype: torch.dtype | None = None,
     verbose: bool = False,
 ) -> np.ndarray:
-    """Predictions ``(N, T)`` of ``model`` on ``X`` (N, 4, L): probabilities for binary tasks.
+    """Predictions ``(N, T)`` of ``model`` on ``X``: probabilities for binary tasks.
+
+    Parameters
+    ----------
+    X : torch.Tensor (N, 4, L), or a tuple of input tensors with N rows each (``model(*X)``)
+        Inputs. For a transductive graph model, the node features ``(n, F)`` of the whole graph.
+    rows : np.ndarray int, optional
+        Graph node tasks: the whole graph is one forward pass, and these rows of its output are
+        returned.
 
     Models with a (profile, counts) output are scored by their counts head; models with a
     per-position output ``(N, T, L_out)`` by its mean over positions.
     """
     from genodeep._batching import predict
 
-    if len(X) == 0:
-        return np.zeros((0, getattr(model, "n_tasks", 1)), dtype=np.float32)
-    out = predict(model, X, batch_size=batch_size, device=device, dtype=dtype, verbose=verbose)
+    n_out = getattr(model, "n_tasks", 1)
+    if rows is not None:
+        out = _predict_whole(model, X, device=device)[torch.as_tensor(rows, dtype=torch.long)]
+    elif n_rows(X) == 0:
+        return np.zeros((0, n_out), dtype=np.float32)
+    elif isinstance(X, (tuple, list)):
+        out = _predict_inputs(model, tuple(X), batch_size=batch_size, device=device, dtype=dtype)
+    else:
+        out = predict(model, X, batch_size=batch_size, device=device, dtype=dtype, verbose=verbose)
     if isinstance(out, tuple):
         out = out[-1]
     if out.ndim == 3:
         out = out.mean(dim=-1)
     return output_transform(kind, loss)(out.float()).numpy().astype(np.float32)
+
+
+@torch.no_grad()
+def _predict_whole(model: torch.nn.Module, X: torch.Tensor, *, device=None) -> torch.Tensor:
+    """One forward pass over a whole graph's node features ``(n, F)`` -> ``(n, T)`` on the CPU."""
+    from genodeep._device import model_on, resolve_device
+
+    dev = resolve_device(device)
+    with model_on(model, dev) as m:
+        return m(X.to(dev).float()).float().cpu()
+
+
+@torch.no_grad()
+def _predict_inputs(
+    model, X: tuple[torch.Tensor, ...], *, batch_size: int, device=None, dtype=None
+):
+    """Batched ``model(*inputs)`` over a tuple of inputs with N rows each -> ``(N, ...)`` on the CPU."""
+    from genodeep._device import model_on, resolve_device
+
+    dev = resolve_device(device)
+    outs = []
+    with model_on(model, dev) as m:
+        for start in range(0, n_rows(X), batch_size):
+            xb = [t[start : start + batch_size].to(dev).float() for t in X]
+            if dtype is not None and dtype != torch.float32:
+                with torch.autocast(device_type=dev.type, dtype=dtype):
+                    yb = m(*xb)
+            else:
+                yb = m(*xb)
+            outs.append(
+                tuple(o.float().cpu() for o in yb) if isinstance(yb, tuple) else yb.float().cpu()
+            )
+    if isinstance(outs[0], tuple):
+        return tuple(torch.cat(p) for p in zip(*outs))
+    return torch.cat(outs)
+
+
+def baseline_inputs(data: DataBundle, split: Split) -> torch.Tensor | None:
+    """The one-hot sequences the k-mer baselines read (the sequence input of multimodal data), or
+    ``None`` for data without sequences (graphs)."""
+    if data.input_kind not in ("sequence", "multimodal"):
+        return None
+    return split.X[0] if isinstance(split.X, (tuple, list)) else split.X
 
 
 # ==================================================================================================
@@ -937,10 +1682,13 @@ def train_from_config(
     training = dict(cfg["training"])
     torch.manual_seed(int(training.get("random_state", 0)))  # the model's initial weights
     data = build_data(cfg["data"], verbose=verbose)
-    model = build_model_from_config(
-        cfg["model"], n_tasks=len(data.task_names), input_length=data.length
+    model, name = model_for_data(
+        cfg["model"], data, random_state=int(training.get("random_state", 0))
     )
-    resolved_model = {"name": cfg["model"]["name"], **model.config}
+    if cfg["model"].get("pretrained"):  # the architecture comes from the pretrained model
+        resolved_model = {"name": name, **{k: v for k, v in cfg["model"].items() if k != "name"}}
+    else:
+        resolved_model = {"name": name, **model.config}
     training.setdefault("loss", _default_loss(data.kind))
     resolved = {**cfg, "model": resolved_model, "training": training}
     resolved["output"] = {**cfg["output"], "dir": str(out_dir.resolve())}
@@ -951,7 +1699,12 @@ def train_from_config(
             f"{data.kind}; train {len(data.train)}, valid {len(data.valid)}, test {len(data.test)}"
         )
 
-    result = fit(
+    trainer = fit
+    if cfg["model"].get("pretrained"):
+        from genodeep.train.transfer import fine_tune
+
+        trainer = fine_tune
+    result = trainer(
         model,
         data.train.as_fit_data(),
         data.valid.as_fit_data() if len(data.valid) else None,
@@ -981,30 +1734,18 @@ def train_from_config(
         with atomic_write(out_dir / "history.tsv") as fh:
             history.to_csv(fh, sep="\t", index=False, float_format="%.6g")
 
-    name = resolved_model["name"]
     preds = {
         name: predict_outputs(
             model,
             data.test.X,
+            rows=data.test.rows,
             kind=data.kind,
             loss=training.get("loss"),
             batch_size=training.get("batch_size", 256),
         )
     }
     if cfg["baselines"] is not None:
-        from genodeep.models.baselines import fit_baselines
-
-        preds.update(
-            fit_baselines(
-                data.train.X,
-                data.train.y,
-                data.test.X,
-                data.test.y,
-                kind=data.kind,
-                verbose=verbose,
-                **cfg["baselines"],
-            )
-        )
+        preds.update(_baselines(data, data.test, cfg["baselines"], verbose=verbose))
     metrics = metrics_table(data.test.y, preds, kind=data.kind, task_names=data.task_names)
     write_metrics(metrics, out_dir / "metrics")
     if output.predictions:
@@ -1022,6 +1763,8 @@ def train_from_config(
                 "loss": training.get("loss"),
                 "genome": data.genome,
                 "model_name": name,
+                "input_kind": data.input_kind,
+                "inputs": list(data.inputs),
             },
             metadata={
                 "description": cfg.get("description", ""),
@@ -1040,6 +1783,20 @@ def train_from_config(
         out_dir=out_dir,
         config=resolved,
         data=data,
+    )
+
+
+def _baselines(data: DataBundle, part: Split, options: Mapping[str, Any], *, verbose: bool):
+    """k-mer baselines fitted on the train split's sequences, predicted on ``part`` (none without
+    sequences)."""
+    from genodeep.models.baselines import fit_baselines
+
+    X_train, X_part = baseline_inputs(data, data.train), baseline_inputs(data, part)
+    if X_train is None:
+        log(f"baselines skipped: they read DNA sequences and this data is {data.input_kind}")
+        return {}
+    return fit_baselines(
+        X_train, data.train.y, X_part, part.y, kind=data.kind, verbose=verbose, **options
     )
 
 
@@ -1131,6 +1888,7 @@ def evaluate_run(
         name: predict_outputs(
             pkg.model,
             part.X,
+            rows=part.rows,
             kind=kind,
             loss=spec.get("loss"),
             batch_size=batch_size,
@@ -1138,14 +1896,7 @@ def evaluate_run(
         )
     }
     if baselines:
-        from genodeep.models.baselines import fit_baselines
-
-        opts = cfg["baselines"] or {}
-        preds.update(
-            fit_baselines(
-                data.train.X, data.train.y, part.X, part.y, kind=data.kind, verbose=verbose, **opts
-            )
-        )
+        preds.update(_baselines(data, part, cfg["baselines"] or {}, verbose=verbose))
     metrics = metrics_table(part.y, preds, kind=data.kind, task_names=data.task_names)
     out = Path(out_dir) if out_dir is not None else run / f"eval-{split}"
     out.mkdir(parents=True, exist_ok=True)

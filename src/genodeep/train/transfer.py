@@ -3,7 +3,7 @@
 ::
 
     from genodeep.train.transfer import load_pretrained, replace_head, freeze, fine_tune
-    model = replace_head(load_pretrained("pretrained_pkg/"), n_tasks=1)   # new output layer
+    model = replace_head(load_pretrained("pretrained_run/"), n_tasks=1)   # new output layer
     freeze(model, depth=2)                      # first two parametrised layers fixed
     result = fine_tune(model, train, valid, lr=1e-3, pretrained_lr_scale=0.1)
 
@@ -71,7 +71,8 @@ def load_pretrained(
     Parameters
     ----------
     source : nn.Module or path
-        A model (used as is: not copied), or a model package folder / ``.tar.gz``.
+        A model (used as is: not copied), a model package folder / ``.tar.gz``, or a run folder of
+        ``genodeep train`` (its ``model/`` package).
     checkpoint : path, optional
         Weights to load into the model: a ``fit`` checkpoint (``best.ckpt``/``last.ckpt``; keys
         prefixed ``model.``), a ``.safetensors`` file, or a ``torch.save`` state dict.
@@ -88,6 +89,8 @@ def load_pretrained(
     elif isinstance(source, (str, os.PathLike)):
         from genodeep.zoo.package import load
 
+        if (Path(source) / "model" / "config.json").exists():  # a run folder
+            source = Path(source) / "model"
         model = load(source).model
     else:
         raise TypeError(f"source must be a model or a package path, got {type(source).__name__}")
@@ -388,6 +391,9 @@ def freeze(
     return chosen
 
 
+_freeze = freeze  # prepare_transfer's argument ``freeze`` shadows the function
+
+
 def unfreeze(
     model: nn.Module, names: str | Iterable[str] | None = None, *, depth: int | None = None
 ) -> list[str]:
@@ -588,7 +594,7 @@ def prepare_transfer(
     *,
     n_tasks: int | None = None,
     head: Literal["replace", "add", "keep"] = "replace",
-    freeze_layers: str | Sequence[str] | None = None,
+    freeze: str | Sequence[str] | None = None,
     freeze_depth: int | None = None,
     head_init: Literal["default", "zeros"] = "default",
     checkpoint: str | os.PathLike | None = None,
@@ -605,8 +611,8 @@ def prepare_transfer(
         Required unless ``head="keep"``.
     head : {"replace", "add", "keep"}, default "replace"
         What to do with the output layer (``"keep"``: continue training the same tasks).
-    freeze_layers : str or list of str, optional
-        Parameter-name patterns to freeze (see :func:`freeze`).
+    freeze : str or list of str, optional
+        Parameter-name patterns (layer names or globs) to freeze (see :func:`freeze`).
     freeze_depth : int, optional
         Freeze the first ``freeze_depth`` parametrised layers (negative: all but the last ``|n|``).
     head_init : {"default", "zeros"}, default "default"
@@ -631,6 +637,6 @@ def prepare_transfer(
         model = replace_head(
             model, int(n_tasks), mode=head, init=head_init, random_state=random_state
         )
-    if freeze_layers is not None or freeze_depth is not None:
-        freeze(model, freeze_layers, depth=freeze_depth)
+    if freeze is not None or freeze_depth is not None:
+        _freeze(model, freeze, depth=freeze_depth)
     return model.train()
