@@ -49,13 +49,7 @@ class SequenceModel(nn.Module):
     # ------------------------------------------------------------------ configuration
     def _store_config(self, args: Mapping[str, Any]) -> None:
         """Keep the constructor arguments found in ``args`` (pass ``locals()``) as ``self.config``."""
-        sig = inspect.signature(type(self).__init__)
-        config: dict[str, Any] = {}
-        for name, param in sig.parameters.items():
-            if name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                continue
-            if name in args:
-                config[name] = _jsonable(args[name])
+        config = {name: _jsonable(value) for name, value in self._init_args(args).items()}
         try:
             json.dumps(config)
         except TypeError as err:
@@ -64,6 +58,21 @@ class SequenceModel(nn.Module):
                 f"lists); got {config!r}: {err}"
             ) from err
         self.config = config
+
+    def _init_args(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """The constructor's named arguments found in ``args`` (pass ``locals()``), values as given.
+
+        Keys follow the order of ``type(self).__init__``'s signature; ``self``, ``*args`` and
+        ``**kwargs`` (and any other local name) are left out.
+        """
+        sig = inspect.signature(type(self).__init__)
+        return {
+            name: args[name]
+            for name, param in sig.parameters.items()
+            if name != "self"
+            and param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD)
+            and name in args
+        }
 
     # ------------------------------------------------------------------ reporting
     @property
@@ -132,6 +141,25 @@ class SequenceModel(nn.Module):
         if not x.is_floating_point():
             x = x.float()
         return x
+
+
+class _LocalHeadModel(SequenceModel):
+    """A :class:`SequenceModel` that is ``head(local(x))``, with ``local`` an ``nn.Sequential`` trunk.
+
+    Subclasses build ``self.local`` (layers from :data:`genodeep.nn.LOCAL_LAYER_TYPES`) and ``self.head``
+    in their ``__init__``; ``forward`` and ``split_local`` follow from them.
+    """
+
+    local: nn.Sequential
+    head: nn.Module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C, L) -> (N, n_tasks)`` logits: ``head(local(x))``."""
+        return self.head(self.local(self._check_input(x)))
+
+    def split_local(self) -> tuple[nn.Sequential, nn.Module]:
+        """``(local, head)``: the model's own local trunk and the head applied to its output."""
+        return self.local, self.head
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,25 +7,33 @@ logits (or linear values for regression), shape ``(N, n_tasks)``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
-import torch
 from torch import nn
 
 from genodeep._validate import check_choice, check_positive
 from genodeep.models.base import (
-    SequenceModel,
     _conv_layers,
     _dense_layers,
     _int_list,
+    _LocalHeadModel,
     _prob_list,
 )
 from genodeep.nn.layers import Activation, GlobalPool, make_activation, output_length
 
 
-class _ConvDense(SequenceModel):
-    """Shared body of DeepSEA and Basset: conv blocks -> flatten -> dense layers -> n_tasks."""
+class _ConvDense(_LocalHeadModel):
+    """Shared body of DeepSEA and Basset: conv blocks -> flatten -> dense layers -> n_tasks.
+
+    Subclasses only declare their defaults: their ``__init__`` calls ``super().__init__(locals())``,
+    which stores the config and builds the layers from those arguments.
+    """
+
+    def __init__(self, args: Mapping[str, Any]) -> None:
+        super().__init__()
+        self._store_config(args)
+        self._build(**self._init_args(args))
 
     def _build(
         self,
@@ -82,14 +90,6 @@ class _ConvDense(SequenceModel):
                 batch_norm=dense_batch_norm,
             ),
         )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, C, input_length) -> (N, n_tasks)`` logits."""
-        return self.head(self.local(self._check_input(x)))
-
-    def split_local(self) -> tuple[nn.Sequential, nn.Module]:
-        """``(local, head)``: the convolution blocks, and flatten + dense layers."""
-        return self.local, self.head
 
     def output_shape(self, length: int | None = None) -> tuple[int]:
         """``(n_tasks,)``; ``length`` must equal ``input_length`` (the flatten fixes it)."""
@@ -154,23 +154,7 @@ class Basset(_ConvDense):
         dense_dropout: float = 0.3,
         dense_batch_norm: bool = False,
     ) -> None:
-        super().__init__()
-        self._store_config(locals())
-        self._build(
-            n_tasks=n_tasks,
-            input_length=input_length,
-            in_channels=in_channels,
-            filters=filters,
-            widths=widths,
-            pools=pools,
-            padding=padding,
-            batch_norm=batch_norm,
-            activation=activation,
-            conv_dropout=conv_dropout,
-            dense=dense,
-            dense_dropout=dense_dropout,
-            dense_batch_norm=dense_batch_norm,
-        )
+        super().__init__(locals())
 
 
 class DeepSEA(_ConvDense):
@@ -228,26 +212,10 @@ class DeepSEA(_ConvDense):
         dense_dropout: float = 0.0,
         dense_batch_norm: bool = False,
     ) -> None:
-        super().__init__()
-        self._store_config(locals())
-        self._build(
-            n_tasks=n_tasks,
-            input_length=input_length,
-            in_channels=in_channels,
-            filters=filters,
-            widths=widths,
-            pools=pools,
-            padding=padding,
-            batch_norm=batch_norm,
-            activation=activation,
-            conv_dropout=conv_dropout,
-            dense=dense,
-            dense_dropout=dense_dropout,
-            dense_batch_norm=dense_batch_norm,
-        )
+        super().__init__(locals())
 
 
-class DeepBind(SequenceModel):
+class DeepBind(_LocalHeadModel):
     """DeepBind-style CNN (Alipanahi et al. 2015): one convolution, global pooling, a small dense head.
 
     conv (filters x width) -> activation -> global max (and/or average) pool -> [dense hidden ->
@@ -318,14 +286,6 @@ class DeepBind(SequenceModel):
             n_pooled, [hidden] if hidden else [], n_tasks, activation=activation, dropout=0.0
         )
         self.head = nn.Sequential(*head)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, C, L) -> (N, n_tasks)`` logits."""
-        return self.head(self.local(self._check_input(x)))
-
-    def split_local(self) -> tuple[nn.Sequential, nn.Module]:
-        """``(local, head)``: convolution + activation, and global pool + dense layers."""
-        return self.local, self.head
 
     def output_shape(self, length: int | None = None) -> tuple[int]:
         """``(n_tasks,)`` for any ``length`` the convolution accepts."""

@@ -9,7 +9,13 @@ import torch
 from torch import nn
 
 from genodeep._validate import check_choice, check_positive
-from genodeep.models.base import SequenceModel, _dense_layers, _int_list, _prob_list
+from genodeep.models.base import (
+    SequenceModel,
+    _dense_layers,
+    _int_list,
+    _LocalHeadModel,
+    _prob_list,
+)
 from genodeep.nn.layers import Activation, make_activation, output_length
 
 _CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
@@ -168,7 +174,7 @@ class _DanQHead(nn.Module):
         return self.dense(self.dropout(out))
 
 
-class DanQ(SequenceModel):
+class DanQ(_LocalHeadModel):
     """DanQ hybrid (Quang & Xie 2016): convolution + max-pool, then a BiLSTM over the pooled positions.
 
     Defaults: conv 320x26 -> ReLU -> max-pool 13 -> dropout 0.2 -> BiLSTM 320 -> dropout 0.5 -> flatten ->
@@ -255,14 +261,6 @@ class DanQ(SequenceModel):
             n_tasks=n_tasks,
             activation=activation,
         )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, C, input_length) -> (N, n_tasks)`` logits."""
-        return self.head(self.local(self._check_input(x)))
-
-    def split_local(self) -> tuple[nn.Sequential, nn.Module]:
-        """``(local, head)``: convolution + activation + max-pool + dropout, and BiLSTM + dense head."""
-        return self.local, self.head
 
     def output_shape(self, length: int | None = None) -> tuple[int]:
         """``(n_tasks,)``; ``length`` must equal ``input_length``."""
