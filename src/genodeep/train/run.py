@@ -843,8 +843,11 @@ def _match_names(table: pd.DataFrame, names: Sequence[str], path, what: str) -> 
         else:
             out[i] = values[r]
     examples = []
+    lower = {str(n).lower(): n for n in names}
     for name in unmatched[:5]:
-        close = near_matches(name, names, n=1)
+        close = near_matches(name, names, n=1) or (
+            [lower[name.lower()]] if name.lower() in lower else []
+        )
         examples.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     if len(unmatched) == len(table):
         raise InputFileError(
@@ -937,8 +940,6 @@ def load_graph_data(
         source = f"{features} (obs[{label_key!r}])"
     else:
         table, source = _read_table(labels, "labels"), labels
-    what = "nodes" if nodes == "rows" else "samples"
-    y, task_names = _match_names(table, row_names, source, what)
     graph = read_graph(
         edges,
         nodes=row_names if nodes == "rows" else col_names,
@@ -947,6 +948,8 @@ def load_graph_data(
         case_sensitive=case_sensitive,
         verbose=True,
     )
+    what = "nodes" if nodes == "rows" else "samples"
+    y, task_names = _match_names(table, row_names, source, what)
     bundle = _graph_bundle(
         X, y, row_names, graph, task_names, nodes=nodes, kind=kind,
         valid_fraction=valid_fraction, test_fraction=test_fraction, random_state=random_state,
