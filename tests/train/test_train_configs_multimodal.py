@@ -190,3 +190,40 @@ def test_transfer_head_add_keeps_the_old_tasks(tmp_path, pretrained_run):
     assert new_out.shape == (5, 4)
     # the old tasks have no labels in this data (NaN, masked): their outputs are unchanged
     torch.testing.assert_close(new_out[:, :3], old_out, atol=1e-6, rtol=0)
+
+
+def test_genome_windows_with_a_bigwig_track_feed_a_multimodal_model(tmp_path):
+    pyBigWig = pytest.importorskip("pyBigWig")
+    rng = np.random.default_rng(0)
+    size = 4000
+    (tmp_path / "g.fa").write_text(">chrA\n" + "".join(rng.choice(list("ACGT"), size)) + "\n")
+    (tmp_path / "peaks.bed").write_text("chrA\t1000\t1100\nchrA\t2500\t2600\nchrA\t3300\t3400\n")
+    signal = np.zeros(size)
+    signal[1000:1100] = signal[2500:2600] = signal[3300:3400] = 5.0  # open where the peaks are
+    bw = pyBigWig.open(str(tmp_path / "acc.bw"), "w")
+    bw.addHeader([("chrA", size)])
+    bw.addEntries("chrA", 0, values=signal.tolist(), span=1, step=1)
+    bw.close()
+    cfg = {
+        "data": {"kind": "genome", "genome": "g.fa", "beds": {"peak": "peaks.bed"}, "width": 100,
+                 "tracks": {"acc": "acc.bw"}, "track_bin": 10, "features": ["acc.bw"],
+                 "valid": "chrA:0-600", "test": "chrA:3000-4000"},
+        "model": {"name": "multimodal", "filters": [4], "widths": [5], "dense": [4]},
+        "training": {"max_epochs": 2, "batch_size": 8},
+    }  # fmt: skip
+    path = tmp_path / "tracks.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    data = build_data(load_config(path)["data"])
+    x, track, feats = data.train.X
+    assert data.inputs == ("sequence", "track", "features") and data.input_kind == "multimodal"
+    assert track.shape == (len(data.train), 1, 10) and feats.shape == (len(data.train), 1)
+    ids = data.train.ids
+    row = int(np.flatnonzero(ids["start"].to_numpy() == 1000)[0])
+    np.testing.assert_allclose(track[row, 0], np.log1p(5.0), rtol=1e-6)  # per 10 bp bin, log1p
+    np.testing.assert_allclose(feats[row, 0], np.log1p(5.0), rtol=1e-6)  # window mean
+    assert float(track[ids["start"].to_numpy() == 700].abs().max()) == 0.0  # closed window
+    run = tmp_path / "run"
+    train_from_config(path, out_dir=run, verbose=False)
+    model = genodeep.load(run / "model").model
+    assert (model.track_channels, model.n_features) == (1, 1)
+    _reload_predicts_the_same(run, "multimodal")
