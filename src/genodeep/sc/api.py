@@ -80,6 +80,23 @@ _TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
     "zinb-vae": {"max_epochs": 100, "lr": 1e-3, "batch_size": 128, "weight_decay": 0.0},
 }
 
+_TRAIN_ARGS = (
+    "max_epochs",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "out_dir",
+    "device",
+    "random_state",
+    "verbose",
+)
+"""Training settings that :func:`denoise`, :func:`embed` and :func:`generate` pass on unchanged."""
+
+
+def _train_args(scope: Mapping[str, Any]) -> dict[str, Any]:
+    """The :data:`_TRAIN_ARGS` found in ``scope`` (pass ``locals()``), for the trainer's keywords."""
+    return {name: scope[name] for name in _TRAIN_ARGS if name in scope}
+
 
 class CountModelResult(NamedTuple):
     """What :func:`fit_count_model` returns.
@@ -370,19 +387,7 @@ def denoise(
     if copy and out is adata:
         out = adata.copy()
     kw = {"n_latent": n_latent, **dict(model_kwargs or {})}
-    res = fit_count_model(
-        counts,
-        model=model,
-        model_kwargs=kw,
-        max_epochs=max_epochs,
-        batch_size=batch_size,
-        lr=lr,
-        weight_decay=weight_decay,
-        out_dir=out_dir,
-        device=device,
-        random_state=random_state,
-        verbose=verbose,
-    )
+    res = fit_count_model(counts, model=model, model_kwargs=kw, **_train_args(locals()))
     out.layers["denoised"] = res.mean.astype(np.float32)
     out.obsm["X_latent"] = res.latent.astype(np.float32)
     _genodeep_uns(out)["denoise"] = {
@@ -459,18 +464,7 @@ def embed(
     else:
         kw = {"n_latent": n_latent, **dict(model_kwargs or {})}
         res = fit_count_model(
-            counts,
-            model=model,
-            model_kwargs=kw,
-            batch=codes,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            out_dir=out_dir,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
+            counts, model=model, model_kwargs=kw, batch=codes, **_train_args(locals())
         )
         Z, params, history = res.latent, res.params, res.history
     out.obsm["X_genodeep"] = np.asarray(Z, dtype=np.float32)
@@ -561,13 +555,7 @@ def generate(
         gan, history, params = fit_gan(
             logn[train_idx],
             model_kwargs={"library_size": target, **dict(model_kwargs or {})},
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            out_dir=out_dir,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
+            **_train_args(locals()),
         )
         gen_log = sample_gan(gan, n, device=device, random_state=random_state)
     else:
@@ -575,13 +563,7 @@ def generate(
             counts[train_idx],
             model="vae",
             model_kwargs={"likelihood": "nb", **dict(model_kwargs or {})},
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            out_dir=out_dir,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
+            **_train_args(locals()),
         )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(random_state)

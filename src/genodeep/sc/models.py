@@ -203,6 +203,11 @@ def _log1p_norm(x: Tensor, sf: Tensor) -> Tensor:
     return torch.log1p(x / sf.clamp_min(1e-8).unsqueeze(-1))
 
 
+def _size_factors(x: Tensor, sf: Tensor | None) -> Tensor:
+    """``sf`` (B,) as given, or ones (B,) on ``x``'s device when ``None``; ``x`` has shape (B, G)."""
+    return torch.ones(x.shape[0], device=x.device) if sf is None else sf
+
+
 class _UnsupervisedModel(nn.Module):
     """Config capture and the batch-unpacking helpers shared by the autoencoders."""
 
@@ -257,8 +262,32 @@ class _UnsupervisedModel(nn.Module):
         return fn
 
 
+class _TransformedInputModel(_UnsupervisedModel):
+    """An autoencoder that reads ``x`` as given or as ``log1p(x / sf)`` (``input_transform``)."""
+
+    input_transform: str = "none"
+
+    def _input(self, x: Tensor, sf: Tensor) -> Tensor:
+        """What the network sees for ``x`` (B, G) with size factors ``sf`` (B,): shape (B, G)."""
+        return _log1p_norm(x, sf) if self.input_transform == "log1p" else x
+
+    def _reconstruct(self, x: Tensor, sf: Tensor | None, *, max_log: float | None = None) -> Tensor:
+        """``forward`` of ``x`` (B, G) on the input's scale, shape (B, G).
+
+        With ``input_transform="log1p"`` the output ``y`` is mapped back as ``expm1(y) * sf`` (``y``
+        first capped at ``max_log`` when given; negative values set to 0).
+        """
+        sf = _size_factors(x, sf)
+        y = self.forward(self._input(x, sf))
+        if self.input_transform == "log1p":
+            if max_log is not None:
+                y = y.clamp(max=max_log)
+            y = torch.expm1(y).clamp_min(0) * sf.unsqueeze(-1)
+        return y
+
+
 # ------------------------------------------------------------------------------------------------ linear AE
-class LinearAutoencoder(_UnsupervisedModel):
+class LinearAutoencoder(_TransformedInputModel):
     """Linear autoencoder ``x_hat = W_d W_e (x - b) + b``, trained with mean squared error.
 
     At its optimum the decoder's columns span the same subspace as the top ``n_latent`` principal
@@ -291,12 +320,9 @@ class LinearAutoencoder(_UnsupervisedModel):
         self.encoder = nn.Linear(n_genes, n_latent, bias=False)
         self.decoder = nn.Linear(n_latent, n_genes, bias=False)
 
-    def _input(self, x: Tensor, sf: Tensor) -> Tensor:
-        return _log1p_norm(x, sf) if self.input_transform == "log1p" else x
-
     def encode(self, x: Tensor, sf: Tensor | None = None, batch: Tensor | None = None) -> Tensor:
         """Latent coordinates, shape (B, n_latent)."""
-        sf = torch.ones(x.shape[0], device=x.device) if sf is None else sf
+        sf = _size_factors(x, sf)
         return self.encoder(self._input(x, sf) - self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -307,11 +333,7 @@ class LinearAutoencoder(_UnsupervisedModel):
         self, x: Tensor, sf: Tensor | None = None, batch: Tensor | None = None
     ) -> Tensor:
         """Reconstruction on the input's scale (``expm1(.) * sf`` for ``log1p``), shape (B, G)."""
-        sf = torch.ones(x.shape[0], device=x.device) if sf is None else sf
-        y = self.forward(self._input(x, sf))
-        if self.input_transform == "log1p":
-            y = torch.expm1(y).clamp_min(0) * sf.unsqueeze(-1)
-        return y
+        return self._reconstruct(x, sf)
 
     def loss(self, batch) -> dict[str, Tensor]:
         x, sf, _ = self._unpack(batch)
@@ -321,7 +343,7 @@ class LinearAutoencoder(_UnsupervisedModel):
 
 
 # ------------------------------------------------------------------------------------------------ AE / DAE
-class Autoencoder(_UnsupervisedModel):
+class Autoencoder(_TransformedInputModel):
     """Nonlinear autoencoder with a bottleneck on ``log1p``-normalised values, mean-squared-error loss.
 
     Parameters
@@ -390,12 +412,9 @@ class Autoencoder(_UnsupervisedModel):
             nn.Linear(rev[-1] if rev else n_latent, n_genes),
         )
 
-    def _input(self, x: Tensor, sf: Tensor) -> Tensor:
-        return _log1p_norm(x, sf) if self.input_transform == "log1p" else x
-
     def encode(self, x: Tensor, sf: Tensor | None = None, batch: Tensor | None = None) -> Tensor:
         """Latent coordinates, shape (B, n_latent)."""
-        sf = torch.ones(x.shape[0], device=x.device) if sf is None else sf
+        sf = _size_factors(x, sf)
         return self.encoder(self._input(x, sf))
 
     def forward(self, h: Tensor) -> Tensor:
@@ -406,11 +425,7 @@ class Autoencoder(_UnsupervisedModel):
         self, x: Tensor, sf: Tensor | None = None, batch: Tensor | None = None
     ) -> Tensor:
         """Denoised values on the input's scale, shape (B, G)."""
-        sf = torch.ones(x.shape[0], device=x.device) if sf is None else sf
-        y = self.forward(self._input(x, sf))
-        if self.input_transform == "log1p":
-            y = torch.expm1(y.clamp(max=30)).clamp_min(0) * sf.unsqueeze(-1)
-        return y
+        return self._reconstruct(x, sf, max_log=30)
 
     def loss(self, batch) -> dict[str, Tensor]:
         x, sf, _ = self._unpack(batch)
@@ -550,7 +565,7 @@ class CountAutoencoder(_UnsupervisedModel):
 
     def encode(self, x: Tensor, sf: Tensor | None = None, batch: Tensor | None = None) -> Tensor:
         """Bottleneck coordinates, shape (B, n_latent)."""
-        sf = torch.ones(x.shape[0], device=x.device) if sf is None else sf
+        sf = _size_factors(x, sf)
         return self.encoder(self._cat(_log1p_norm(x, sf), batch))
 
     def decode(self, z: Tensor, sf: Tensor, batch: Tensor | None = None) -> dict[str, Tensor]:
@@ -576,7 +591,7 @@ class CountAutoencoder(_UnsupervisedModel):
         self, x: Tensor, sf: Tensor | None = None, batch: Tensor | None = None
     ) -> dict[str, Tensor]:
         """Distribution parameters for counts ``x`` (B, G); see :meth:`decode`."""
-        sf = torch.ones(x.shape[0], device=x.device) if sf is None else sf
+        sf = _size_factors(x, sf)
         return self.decode(self.encode(x, sf, batch), sf, batch)
 
     def predict_mean(
