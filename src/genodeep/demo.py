@@ -260,22 +260,35 @@ def step_interpret(ctx: DemoContext) -> None:
              "genodeep motifs discover --attributions interp/attributions.npz --database JASPAR_insects.meme --out motifs")
 
 
-def _demo_variants(genome, windows: pd.DataFrame, task: str, n_windows: int) -> pd.DataFrame:
-    """All three SNVs at every base of the central 60 bp of the test windows most bound by ``task``."""
+def _demo_variants(
+    genome, windows: pd.DataFrame, task: str, n_windows: int, motif: np.ndarray, core: int = 100
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All three SNVs at every base of ``core``-bp cores of test windows bound by ``task``.
+
+    The windows chosen are those whose central 200 bp hold the best matches of ``motif`` (chosen from
+    the sequence alone, never from the model); each core is centred on that match.
+    Returns the variants (chrom, pos, id, ref, alt) and the cores (chrom, start, end; 0-based).
+    """
+    from genodeep.motifs.scan import scan
     from genodeep.seq.encode import ALPHABET
 
-    rows = []
-    top = windows[windows[task] > 0].head(n_windows)
-    for k, (_, w) in enumerate(top.iterrows()):
-        centre = (int(w["start"]) + int(w["end"])) // 2
-        ref_seq = genome.fetch(w["chrom"], centre - 30, centre + 30)
-        for i, ref in enumerate(ref_seq):
+    bound = windows[windows[task] > 0].reset_index(drop=True)
+    centre = ((bound["start"] + bound["end"]) // 2 - 100).to_numpy()
+    hits = scan(genome.one_hot(bound["chrom"].tolist(), centre, 200), {"m": motif}, threshold=1e-3)
+    best = hits.drop_duplicates("seq").head(n_windows)  # sorted by p-value
+    rows, cores = [], []
+    for k, h in enumerate(best.itertuples(index=False)):
+        chrom = bound["chrom"].iloc[h.seq]
+        start = int(centre[h.seq]) + (h.start + h.end) // 2 - core // 2
+        cores.append((chrom, start, start + core))
+        for i, ref in enumerate(genome.fetch(chrom, start, start + core)):
             if ref not in ALPHABET:
                 continue
             for alt in ALPHABET:
                 if alt != ref:
-                    rows.append((w["chrom"], centre - 30 + i + 1, f"w{k}_{i}", ref, alt))
-    return pd.DataFrame(rows, columns=["chrom", "pos", "id", "ref", "alt"])
+                    rows.append((chrom, start + i + 1, f"w{k}_{i}", ref, alt))
+    variants = pd.DataFrame(rows, columns=["chrom", "pos", "id", "ref", "alt"])
+    return variants, pd.DataFrame(cores, columns=["chrom", "start", "end"])
 
 
 def _write_vcf(df: pd.DataFrame, path: Path) -> Path:
@@ -290,14 +303,17 @@ def _write_vcf(df: pd.DataFrame, path: Path) -> Path:
 
 
 def step_variants(ctx: DemoContext) -> None:
-    """Score every SNV around strongly bound test windows; show the largest predicted effects."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Score every SNV around strongly bound test windows; explain the top variants; check the effects
+    against the Su(Hw) motif."""
+    from genodeep.io import read_motifs
     from genodeep.variants import score_variants
-    from genodeep.zoo import save_package
+    from genodeep.variants_attr import attributions_dir
+    from genodeep.variants_concentration import (
+        effect_concentration,
+        save_effect_concentration_plot,
+        window_motif_hits,
+    )
+    from genodeep.zoo import load, save_package
 
     if "train" not in ctx.results:
         step_train(ctx)
@@ -306,42 +322,72 @@ def step_variants(ctx: DemoContext) -> None:
     result = ctx.results["train"]
     data = ctx.results["data"]
     genome, test = data["genome"], data["splits"]["test"]
-    task = "SuHw_Kc"
-    variants = _demo_variants(genome, test, task, n_windows=2 if ctx.quick else 6)
+    task, motif = "SuHw_Kc", "MA0533.1 su(Hw)"
+    pwm = read_motifs(example_data.insect_motifs())[motif]
+    variants, cores = _demo_variants(genome, test, task, n_windows=3 if ctx.quick else 6, motif=pwm)
     vcf = _write_vcf(variants, ctx.path("variants", "snvs.vcf"))
-    pkg = save_package(result.model, ctx.path("variants", "model"), data_spec=_data_spec(result), overwrite=True)
-    from genodeep.zoo import load
-
-    table = score_variants(load(pkg), genome, vcf, out=None)
-    score_variants(load(pkg), genome, vcf, out=ctx.path("variants", "scored.vcf.gz"))
+    pkg = save_package(
+        result.model, ctx.path("variants", "model"), data_spec=_data_spec(result), overwrite=True
+    )
+    model = load(pkg)
+    table = score_variants(model, genome, vcf, out=None)
+    scored = ctx.path("variants", "scored.vcf.gz")
+    score_variants(model, genome, vcf, out=scored, attributions=3, attribution_task=task)
+    explained = pd.read_csv(attributions_dir(scored) / "variants.tsv", sep="\t")
     table = table.assign(abs_effect=table[f"{task}.diff"].abs())
     top = table.sort_values("abs_effect", ascending=False).head(15)
-    cols = ["chrom", "pos", "ref", "alt", f"{task}.ref", f"{task}.alt", f"{task}.diff", f"{task}.logodds", "max_task"]
+    cols = [
+        "chrom",
+        "pos",
+        "ref",
+        "alt",
+        f"{task}.ref",
+        f"{task}.alt",
+        f"{task}.diff",
+        f"{task}.logodds",
+        "max_task",
+    ]
     _say(f"[variants] {len(table):,} SNVs scored; largest predicted effects on {task}:")
     _say(top[cols].head(8).to_string(index=False))
-    # effect profile along the sequence: mean |effect| per position for each window
-    fig, ax = plt.subplots(figsize=(9, 3))
-    window = table["id"].str.split("_").str[0]
-    for name, group in table.groupby(window):
-        prof = group.groupby("pos")[f"{task}.diff"].apply(lambda d: d.abs().max())
-        ax.plot(prof.index - prof.index.min(), prof.to_numpy(), lw=1, label=name)
-    ax.set_xlabel("position in the 60-bp core (bp)")
-    ax.set_ylabel(f"max |effect| on {task}")
-    ax.set_title("In-silico SNV scan of bound test windows")
-    fig.tight_layout()
-    png = ctx.report.figures_dir / "variant_effects.png"
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
+
+    hits = window_motif_hits(genome, cores, {motif: pwm})
+    conc = effect_concentration(
+        table, hits, task=task, windows=cores, random_state=ctx.random_state
+    )
+    claim = conc.statement("Su(Hw) motif")
+    _say(f"[variants] {claim}")
+    png = save_effect_concentration_plot(
+        ctx.report.figures_dir / "variant_effects.png", conc, motif="Su(Hw)", max_windows=6
+    )
     sec = ctx.report.section("5. Variant effect prediction")
     sec.text(
-        f"Every possible SNV in the central 60 bp of the most strongly bound test windows for {task} "
-        f"({len(table):,} variants) was written to a VCF and scored with the trained model: reference and "
-        "alternative windows from the genome, both strands averaged, effects per task."
+        f"Every possible SNV in 100 bp of the test windows bound by {task} ({len(table):,} variants; the "
+        "windows whose central 200 bp best match the JASPAR Su(Hw) motif, chosen from the sequence alone, "
+        "each 100-bp core centred on that match) was written to a VCF and scored with the trained model: "
+        "reference and alternative windows from the genome, both strands averaged, effects per task."
     )
     sec.table(top[cols], name="top_variants")
-    sec.image(png, "largest effect per position along each scanned core")
-    sec.code("genodeep score-variants --model MODEL --genome GENOME.fa --vcf snvs.vcf --out scored.vcf.gz")
+    sec.text(
+        "Attributions (in-silico mutagenesis, both strands) of the reference and alternative windows of the "
+        f"three variants with the largest effect on {task}, and their difference (the variant base is shaded):"
+    )
+    folder = attributions_dir(scored)
+    for row in explained.head(3).itertuples(index=False):
+        sec.image(
+            folder / row.png, f"#{row.rank} {row.chrom}:{row.pos} {row.ref}>{row.alt}", width=620
+        )
+    sec.text(
+        f"Do the effects fall on the binding site? The same cores were scanned for the JASPAR Su(Hw) motif "
+        f"({motif}, FIMO-like p < 1e-4, {len(hits)} hits); the p-value comes from rotating the motif mask "
+        f"within each core ({len(conc.null):,} random rotations). {claim}."
+    )
+    sec.image(png, f"|effect| on {task} along each scanned core; Su(Hw) motif hits shaded")
+    sec.code(
+        "genodeep score-variants --model MODEL --genome GENOME.fa --vcf snvs.vcf --out scored.vcf.gz "
+        f"--attributions 3 --attribution-task {task}"
+    )
     ctx.results["variants"] = table
+    ctx.results["variant_concentration"] = conc
 
 
 def step_single_cell(ctx: DemoContext) -> None:

@@ -45,6 +45,13 @@ class EffectConcentration:
         Share of the scanned bases covered by motif hits.
     enrichment : float
         ``fraction_effect / fraction_bases`` (NaN when no base is covered).
+    expected_fraction : float
+        Mean ``fraction_effect`` under the circular shifts: every window's ``|effect|`` times the
+        share of its bases in hits. It differs from ``fraction_bases`` when windows with hits carry
+        more or less effect than the others.
+    shift_enrichment : float
+        ``fraction_effect / expected_fraction``: the enrichment within windows, the one the p-value
+        tests.
     p_value : float
         One-sided circular-shift p-value of ``fraction_effect``.
     null : np.ndarray, shape (n_permutations,)
@@ -63,6 +70,8 @@ class EffectConcentration:
     fraction_effect: float
     fraction_bases: float
     enrichment: float
+    expected_fraction: float
+    shift_enrichment: float
     p_value: float
     null: np.ndarray
     n_windows: int
@@ -74,10 +83,16 @@ class EffectConcentration:
 
     def statement(self, motif: str = "motif") -> str:
         """One sentence with the numbers, e.g. for a report."""
+        if not self.fraction_bases > 0:
+            return (
+                f"no {motif} hit in the {self.n_windows} windows ({self.n_variants:,} SNVs): the "
+                "concentration is undefined"
+            )
         return (
             f"{100 * self.fraction_effect:.1f}% of the total |effect| falls on the "
             f"{100 * self.fraction_bases:.1f}% of bases inside {motif} hits: enrichment "
-            f"{self.enrichment:.2f}, circular-shift p = {_fmt_p(self.p_value, len(self.null))} "
+            f"{self.enrichment:.2f} (within windows {self.shift_enrichment:.2f}), circular-shift "
+            f"p = {_fmt_p(self.p_value, len(self.null))} "
             f"({self.n_variants:,} SNVs at {self.n_bases:,} bases in {self.n_windows} windows)"
         )
 
@@ -204,7 +219,7 @@ def effect_concentration(
         for c, p, e, n in bases[["chrom", "pos", "abs_effect", "n"]].itertuples(index=False)
     }
     hit_by_chrom = {c: g[["start", "end"]].to_numpy() for c, g in hits.groupby("chrom")}
-    profiles, shifts = [], []
+    profiles, shifts, expected = [], [], 0.0
     for w, (chrom, start, end) in enumerate(
         windows[["chrom", "start", "end"]].itertuples(index=False)
     ):
@@ -229,6 +244,7 @@ def effect_concentration(
             )
         )
         shifts.append(_shift_sums(effect, mask.astype(float)))
+        expected += effect.sum() * mask.mean() if len(mask) else 0.0
     profile = pd.concat(profiles, ignore_index=True)
     total = float(profile["abs_effect"].sum())
     if not total > 0:
@@ -243,10 +259,13 @@ def effect_concentration(
     null /= total
     p = (1 + int(np.sum(null >= observed - 1e-12))) / (1 + int(n_permutations))
     enrichment = observed / frac_bases if frac_bases > 0 else float("nan")
+    expected /= total
     return EffectConcentration(
         fraction_effect=observed,
         fraction_bases=frac_bases,
         enrichment=enrichment,
+        expected_fraction=expected,
+        shift_enrichment=observed / expected if expected > 0 else float("nan"),
         p_value=p,
         null=null,
         n_windows=len(windows),

@@ -41,6 +41,9 @@ def test_fractions_by_hand():
     assert res.fraction_bases == pytest.approx(0.2)
     assert res.fraction_effect == pytest.approx(24 / 40)
     assert res.enrichment == pytest.approx(3.0)
+    # the mean over all 10 rotations of the mask is the expected fraction (0.2 of the window's effect)
+    assert res.expected_fraction == pytest.approx(0.2)
+    assert res.shift_enrichment == pytest.approx(3.0)
     # only the identity shift reaches the observed value: p ~ 1/10 (one window of 10 rotations)
     assert res.p_value == pytest.approx(0.1, abs=0.03)
     assert set(np.round(res.null * 40, 6)) <= {24.0, 14.0, 4.0}
