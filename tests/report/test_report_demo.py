@@ -1,8 +1,16 @@
-"""`genodeep demo --quick` end to end: every section has content and every linked image decodes."""
+"""`genodeep demo --quick` end to end: every section has content and every linked image decodes, checked
+by parsing the HTML and by opening the report in headless Chromium (Debian's ``chromium`` package, which
+``.ci/run`` installs; the browser test is skipped where it is missing)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import os
 import re
+import shutil
+import subprocess
 from html.parser import HTMLParser
 
 import matplotlib.image as mpimg
@@ -36,11 +44,23 @@ class _Sections(HTMLParser):
             self._current = None
 
 
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    """Run ``genodeep demo --quick`` once; (report folder, zoo folder, printed output)."""
+    root = tmp_path_factory.mktemp("demo")
+    out = root / "report"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GENODEEP_ZOO", str(root / "zoo"))
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            code = main(["-q", "demo", "--quick", "--out", str(out)])
+    assert code == 0
+    return out, root / "zoo", buf.getvalue()
+
+
 @pytest.mark.slow
-def test_quick_demo_report(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("GENODEEP_ZOO", str(tmp_path / "zoo"))
-    out = tmp_path / "report"
-    assert main(["-q", "demo", "--quick", "--out", str(out)]) == 0
+def test_quick_demo_report(quick_report):
+    out, zoo, printed = quick_report
     html = (out / "index.html").read_text()
     parser = _Sections()
     parser.feed(html)
@@ -53,7 +73,78 @@ def test_quick_demo_report(tmp_path, monkeypatch, capsys):
         assert img.shape[0] > 50 and img.shape[1] > 50
     for href in parser.links:
         assert (out / href).exists(), href
-    printed = capsys.readouterr().out
-    assert "[data]" in printed and "[train]" in printed and re.search(r"report: .*index.html", printed)
+    assert (
+        "[data]" in printed and "[train]" in printed and re.search(r"report: .*index.html", printed)
+    )
     # the trained model went into the zoo and runs from there
-    assert main(["zoo", "--root", str(tmp_path / "zoo"), "verify", "insulators-cnn"]) == 0
+    assert main(["zoo", "--root", str(zoo), "verify", "insulators-cnn"]) == 0
+
+
+#: runs in the page once everything (images included) has loaded; leaves its findings in the DOM
+_CHECK_SCRIPT = """<script>
+window.addEventListener('load', function () {
+  var images = Array.from(document.images).map(function (i) {
+    return {src: i.getAttribute('src'), ok: i.complete && i.naturalWidth > 0, width: i.naturalWidth};
+  });
+  var sections = Array.from(document.querySelectorAll('section')).map(function (s) {
+    return {id: s.id, text: s.innerText.trim().length, blocks: s.querySelectorAll('p,table,figure,pre').length};
+  });
+  var pre = document.createElement('pre');
+  pre.id = 'genodeep-check';
+  pre.textContent = JSON.stringify({images: images, sections: sections});
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    _chromium() is None, reason="headless Chromium is not installed (.ci/run installs it)"
+)
+def test_report_in_headless_chromium(quick_report, tmp_path):
+    out, _, _ = quick_report
+    html = (out / "index.html").read_text()
+    assert "</body>" in html
+    page = out / "_browser_check.html"  # beside index.html so relative image paths resolve
+    page.write_text(html.replace("</body>", _CHECK_SCRIPT + "</body>", 1))
+    try:
+        proc = subprocess.run(
+            [
+                _chromium(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--virtual-time-budget=10000",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "HOME": str(tmp_path)},
+        )
+    finally:
+        page.unlink()
+    found = re.search(r'<pre id="genodeep-check">(.*?)</pre>', proc.stdout, re.S)
+    assert found, f"Chromium did not run the check (exit {proc.returncode}): {proc.stderr[-2000:]}"
+    report = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert len(report["images"]) >= 6
+    broken = [i["src"] for i in report["images"] if not i["ok"]]
+    assert not broken, f"images that do not load in the browser: {broken}"
+    assert len(report["sections"]) >= 6
+    empty = [s["id"] for s in report["sections"] if s["text"] < 40 or s["blocks"] < 2]
+    assert not empty, f"sections without content in the browser: {empty}"
