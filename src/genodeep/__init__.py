@@ -81,8 +81,8 @@ _API: dict[str, str] = {
     "filters_to_pwms": "genodeep.interpret.filters",
     # variants
     "score_variants": "genodeep.variants",
-    "variant_attributions": "genodeep.variants_attr",
-    "effect_concentration": "genodeep.variants_concentration",
+    "variant_attributions": "genodeep.variants",
+    "effect_concentration": "genodeep.variants",
     # sharing
     "load": "genodeep.zoo.package",
     "save_package": "genodeep.zoo.package",

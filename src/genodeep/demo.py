@@ -307,8 +307,8 @@ def step_variants(ctx: DemoContext) -> None:
     against the Su(Hw) motif."""
     from genodeep.io import read_motifs
     from genodeep.variants import score_variants
-    from genodeep.variants_attr import attributions_dir
-    from genodeep.variants_concentration import (
+    from genodeep.variants.attribution import attributions_dir
+    from genodeep.variants.concentration import (
         effect_concentration,
         save_effect_concentration_plot,
         window_motif_hits,

@@ -11,7 +11,7 @@ from genodeep.interpret.api import attribute
 from genodeep.io.fasta import Genome
 from genodeep.seq.encode import one_hot
 from genodeep.variants import score_variants
-from genodeep.variants_attr import (
+from genodeep.variants.attribution import (
     align_to_reference,
     attributions_dir,
     save_variant_attributions,

@@ -9,7 +9,7 @@ import torch
 
 from genodeep.io.fasta import Genome
 from genodeep.variants import score_variants
-from genodeep.variants_concentration import (
+from genodeep.variants.concentration import (
     effect_concentration,
     save_effect_concentration_plot,
     window_motif_hits,

@@ -350,7 +350,7 @@ def score_variants(
     attributions : int, default 0
         With ``out``: also explain the ``attributions`` variants with the largest absolute effect
         (kept while streaming) and write their reference, alternative and difference maps with logos
-        into ``OUT_attributions/`` beside ``out`` (see :func:`genodeep.variants_attr.variant_attributions`).
+        into ``OUT_attributions/`` beside ``out`` (see :func:`genodeep.variants.attribution.variant_attributions`).
     attribution_method : {"ism", "deepliftshap"}, default "ism"
     attribution_task : str, optional
         Rank and explain this task (default: each variant's ``max_task``).
@@ -383,7 +383,7 @@ def score_variants(
     chunks = iter_scores(model, genome, vcf, **kw)
     keep: list[pd.DataFrame | None] = []
     if attributions:
-        from genodeep.variants_attr import _track_top
+        from genodeep.variants.attribution import _track_top
 
         _check_attribution_args(
             model, out, attributions, attribution_method, attribution_task, attribution_flank, kw
@@ -426,12 +426,12 @@ def score_variants(
 
 def _check_attribution_args(model, out, n, method, task, flank, kw) -> None:
     """Validate the attribution keywords before any variant is scored."""
-    from genodeep.variants_attr import check_flank
+    from genodeep.variants.attribution import check_flank
 
     if out is None:
         raise ValueError(
             "attributions= needs out= (the maps are written to OUT_attributions/); without out, "
-            "call genodeep.variants_attr.variant_attributions on the returned table"
+            "call genodeep.variants.attribution.variant_attributions on the returned table"
         )
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"attributions must be a number of variants >= 0, got {n!r}")
@@ -449,7 +449,7 @@ def _check_attribution_args(model, out, n, method, task, flank, kw) -> None:
 
 
 def _write_attributions(model, genome, best, out: Path, method, task, flank, kw) -> None:
-    from genodeep.variants_attr import (
+    from genodeep.variants.attribution import (
         attributions_dir,
         save_variant_attributions,
         variant_attributions,

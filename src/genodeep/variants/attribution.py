@@ -222,7 +222,7 @@ def _windows(model, genome, sel: pd.DataFrame, length, kind, task_names, source)
     """Rebuild the scoring windows of the selected rows: X_ref, X_alt int8 (N, 4, L), names, L."""
     from genodeep.io.vcf import Variant
     from genodeep.seq.encode import one_hot_codes
-    from genodeep.variants import _build_batch, _resolve_model
+    from genodeep.variants.score import _build_batch, _resolve_model
 
     model, kind, names, length = _resolve_model(model, kind, task_names, length)
     if not hasattr(genome, "window_codes"):
@@ -409,7 +409,7 @@ def variant_attributions(
 def _read_variants(model, genome, path, length, kind, task_names, both_strands) -> pd.DataFrame:
     name = os.fspath(path).lower()
     if name.endswith((".vcf", ".vcf.gz", ".vcf.bgz")):
-        from genodeep.variants import score_variants
+        from genodeep.variants.score import score_variants
 
         return score_variants(
             model,
