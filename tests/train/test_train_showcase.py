@@ -80,3 +80,107 @@ def test_learning_curve_plot_checks_columns(tmp_path):
 
     with pytest.raises(ValueError, match="'method'"):
         plot_learning_curve(pd.DataFrame({"n_train": [1], "auroc": [0.5]}), tmp_path / "x.png")
+
+
+# --------------------------------------------------------------------------------------------------
+# writers, claim checks and `genodeep experiment multimodal|transfer|graph`
+
+_PNG = b"\x89PNG\r\n\x1a\n"
+
+# tiny sizes on top of --quick: about a second each on one thread
+_TINY = {
+    "multimodal": (["--n", "400"], ["model", "inputs", "n_params", "auroc", "auprc"]),
+    "transfer": (["--n", "600", "--sizes", "60", "100"], ["n_train", "method", "auroc", "auprc"]),
+    "graph": (["--n", "300"], ["model", "uses_graph", "auroc", "accuracy", "auprc"]),
+}
+
+
+@pytest.mark.parametrize("name", list(_TINY))
+def test_experiment_cli_writes_table_markdown_and_plot(name, tmp_path, capsys, one_thread):
+    import pandas as pd
+
+    from genodeep.cli.__main__ import main
+
+    extra, columns = _TINY[name]
+    assert main(["-q", "experiment", name, "--out", str(tmp_path), "--quick", *extra]) == 0
+    out = capsys.readouterr().out
+    table = pd.read_csv(tmp_path / f"{name}.tsv", sep="\t")
+    assert list(table.columns) == columns
+    assert table["auroc"].between(0, 1).all() and table["auprc"].between(0, 1).all()
+    md = (tmp_path / f"{name}.md").read_text()
+    assert "quick=True" in md and "random_state=0" in md
+    claim = md.strip().splitlines()[-1]
+    assert claim.endswith(("holds", "does NOT hold")) and claim in out
+    png = tmp_path / f"{name}.png"
+    assert png.read_bytes()[:8] == _PNG
+    import matplotlib.image
+
+    assert matplotlib.image.imread(png).shape[:2] > (200, 300)
+    if name == "transfer":
+        assert table["n_train"].tolist() == [60] * 3 + [100] * 3
+        assert "n_pretrain=600" in md and "sizes=[60, 100]" in md
+
+
+def test_tiny_graph_and_multimodal_runs_separate_the_models(tmp_path, one_thread):
+    from genodeep.train.showcase_files import showcase_to_files
+
+    graph = showcase_to_files("graph", tmp_path, quick=True, n_nodes=300, random_state=0)
+    t = graph.table.set_index("model")
+    # the graph-free layers see only each node's own features, independent of its label
+    assert abs(t.loc["MLP (no graph)", "auroc"] - 0.5) < 0.15
+    assert t.loc["GCN", "auroc"] > t.loc["MLP (no graph)", "auroc"] + 0.25
+    assert graph.holds and graph.claim["gcn_auroc"] == pytest.approx(t.loc["GCN", "auroc"])
+    assert graph.paths == {e: tmp_path / f"graph.{e}" for e in ("tsv", "md", "png")}
+
+    # 600 windows: the best fused model is near-perfect while either input alone is capped near 5/6
+    mm = showcase_to_files("multimodal", tmp_path, quick=True, n=600, random_state=0)
+    fused = mm.table["inputs"] == "sequence + track"
+    assert mm.table.loc[fused, "auroc"].max() > 0.95
+    assert mm.table.loc[fused, "auroc"].max() > mm.table.loc[~fused, "auroc"].max() + 0.05
+    assert mm.holds and mm.message.startswith("multimodal auROC")
+
+
+def _known(name, **cols):
+    import pandas as pd
+
+    return pd.DataFrame(cols)
+
+
+def test_claim_checks_known_answers():
+    from genodeep.train.showcase_files import gcn_claim, multimodal_claim, transfer_claim
+
+    mm = _known(
+        "multimodal",
+        model=["late", "early", "seq", "track"],
+        inputs=["sequence + track", "sequence + track", "sequence", "track"],
+        auroc=[0.90, 0.99, 0.83, 0.82],
+    )
+    c = multimodal_claim(mm)
+    assert c["holds"] and c["multimodal_auroc"] == 0.99 and c["margin"] == pytest.approx(0.16)
+    assert c["message"].startswith("multimodal auROC 0.990 beats sequence-only 0.830")
+    mm.loc[3, "auroc"] = 0.95  # the track alone comes within 0.04
+    c = multimodal_claim(mm)
+    assert not c["holds"] and c["message"].endswith("does NOT hold")
+
+    tr = _known(
+        "transfer",
+        n_train=[100, 100, 500, 500],
+        method=["scratch", "fine-tune", "scratch", "fine-tune"],
+        auroc=[0.5, 0.9, 0.88, 0.91],
+    )
+    c = transfer_claim(tr)  # at 500 examples scratch catches up: margin 0.03 < 0.05
+    assert not c["holds"] and c["min_margin_seen"] == pytest.approx(0.03)
+    assert c["sizes"] == [100, 500] and c["scratch_auroc"] == [0.5, 0.88]
+    assert transfer_claim(tr, min_margin=0.03)["holds"]
+
+    g = _known("graph", model=["GCN", "MLP"], uses_graph=[True, False], auroc=[0.93, 0.54])
+    assert gcn_claim(g)["holds"] and gcn_claim(g)["margin"] == pytest.approx(0.39)
+    assert not gcn_claim(g, min_margin=0.5)["holds"]
+
+
+def test_showcase_to_files_rejects_unknown_names(tmp_path):
+    from genodeep.train.showcase_files import showcase_to_files
+
+    with pytest.raises(ValueError, match="choose one of"):
+        showcase_to_files("spacing", tmp_path)
+    assert not list(tmp_path.iterdir())
