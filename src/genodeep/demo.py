@@ -188,6 +188,39 @@ def step_spacing(ctx: DemoContext) -> None:
     ctx.results["spacing"] = table
 
 
+def step_beyond(ctx: DemoContext) -> None:
+    """The review's Fig. 3-4 on simulated data: multimodal inputs, transfer learning, graph convolutions."""
+    from genodeep.train.showcase_files import showcase_to_files
+
+    sec = ctx.report.section("4. Multimodal, transfer and graph models (the review's Fig. 3-4)")
+    sec.text(
+        "Three simulations where the answer needs what each model family adds: binding = motif AND open "
+        "chromatin (sequence + accessibility track vs either alone); a new task learned from 100-500 "
+        "examples by fine-tuning a CNN pretrained on 8 related motif tasks vs training it from scratch; node "
+        "labels set by the neighbours in a gene network (graph convolution vs the same layers without the "
+        "graph). Held-out auROC on each."
+    )
+    titles = {
+        "multimodal": "sequence + track vs single inputs",
+        "transfer": "learning curve: fine-tuned vs from scratch",
+        "graph": "GCN vs the same layers without the graph",
+    }
+    for name, title in titles.items():
+        res = showcase_to_files(
+            name, ctx.out_dir / "beyond" / name, quick=ctx.quick, random_state=ctx.random_state
+        )
+        _say(f"[beyond] {res.message}")
+        sec.table(res.table, name=name)
+        sec.text(res.message)
+        sec.image(res.png, f"{name}: {title}", width=480)
+    sec.code(
+        "genodeep experiment multimodal --out runs/multimodal\n"
+        "genodeep experiment transfer --out runs/transfer\n"
+        "genodeep experiment graph --out runs/graph\n"
+        "genodeep train examples/multimodal.yaml   # the same models from a training config"
+    )
+
+
 def step_interpret(ctx: DemoContext) -> None:
     """What did the model learn? DeepLIFT/SHAP logos, filters -> motifs, TF-MoDISco patterns vs JASPAR."""
     from genodeep.interpret.api import attribute
@@ -206,7 +239,7 @@ def step_interpret(ctx: DemoContext) -> None:
     width = int(ctx.results["train"].config["data"]["width"])
     database = read_motifs(example_data.insect_motifs())
     n_seq = 60 if ctx.quick else 240
-    sec = ctx.report.section("4. Interpretation: what the model learned")
+    sec = ctx.report.section("5. Interpretation: what the model learned")
     sec.text(
         "DeepLIFT/SHAP attributions (dinucleotide-shuffled references) of bound windows, aggregated into "
         "motifs with TF-MoDISco and matched to all 286 JASPAR 2024 insect motifs (TOMTOM-like comparison, "
@@ -359,7 +392,7 @@ def step_variants(ctx: DemoContext) -> None:
     png = save_effect_concentration_plot(
         ctx.report.figures_dir / "variant_effects.png", conc, motif="Su(Hw)", max_windows=6
     )
-    sec = ctx.report.section("5. Variant effect prediction")
+    sec = ctx.report.section("6. Variant effect prediction")
     sec.text(
         f"Every possible SNV in 100 bp of the test windows bound by {task} ({len(table):,} variants; the "
         "windows whose central 200 bp best match the JASPAR Su(Hw) motif, chosen from the sequence alone, "
@@ -413,7 +446,7 @@ def step_single_cell(ctx: DemoContext) -> None:
                       title="NB VAE latent space (UMAP), coloured by cell type")
     ari_vae = cluster_ari(emb.obsm["X_genodeep"], labels, random_state=ctx.random_state)
     _say(f"[single cell] VAE latent ARI vs bulk_labels: {ari_vae:.3f}")
-    sec = ctx.report.section("6. Single cell: count autoencoders and a VAE on PBMCs")
+    sec = ctx.report.section("7. Single cell: count autoencoders and a VAE on PBMCs")
     sec.text(
         "10% of the non-zero UMI counts of 700 PBMCs are hidden; each method is trained on the rest and "
         "scored on how well it recovers the hidden entries (Pearson and Spearman of log1p counts, negative "
@@ -453,7 +486,7 @@ def step_zoo(ctx: DemoContext) -> None:
     name = zoo.add(pkg, overwrite=True)
     table = zoo.list_models()
     _say(f"[zoo] added {name} to {zoo.zoo_dir()}")
-    sec = ctx.report.section("7. Sharing: model packages and the local zoo")
+    sec = ctx.report.section("8. Sharing: model packages and the local zoo")
     sec.text(
         "The trained model is saved as a package (constructor arguments, safetensors weights, data spec, "
         f"metadata, model card and sha256 checksums) and added to the local zoo at {zoo.zoo_dir()}."
@@ -466,6 +499,7 @@ STEPS: dict[str, Callable[[DemoContext], None]] = {
     "data": step_data,
     "train": step_train,
     "spacing": step_spacing,
+    "beyond": step_beyond,
     "interpret": step_interpret,
     "variants": step_variants,
     "single_cell": step_single_cell,
