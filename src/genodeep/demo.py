@@ -147,8 +147,9 @@ def step_train(ctx: DemoContext) -> None:
     _say(summary.to_string(index=False))
     sec = ctx.report.section("2. A multitask CNN for insulator binding, against honest baselines")
     sec.text(
-        "A Basset-style CNN (3 convolution blocks, one dense layer, 8 sigmoid outputs) is trained on the "
-        "training region with reverse-complement augmentation and early stopping on the validation region. "
+        "A DeepBind-style CNN (128 filters of 19 bp with an exponential activation, global max pooling, a "
+        "linear read-out to 8 sigmoid outputs) is trained on the training region with reverse-complement "
+        "augmentation and early stopping on the validation region. "
         "The same windows train k-mer baselines (5-mer counts with L2 logistic regression, random forest, "
         "gradient boosting). All models are scored on the held-out test region (dm3 chr2R:12-14 Mb)."
     )
