@@ -481,7 +481,7 @@ def step_zoo(ctx: DemoContext) -> None:
     result = ctx.results["train"]
     pkg = zoo.save_package(
         result.model, ctx.path("packages", "insulators-cnn"), data_spec=_data_spec(result),
-        metadata={"description": "Basset-style CNN for 8 fly insulator ChIP-chip tasks (genodeep demo)"},
+        metadata={"description": "DeepBind-style CNN for 8 fly insulator ChIP-chip tasks (genodeep demo)"},
         overwrite=True,
     )
     name = zoo.add(pkg, overwrite=True)
