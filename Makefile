@@ -29,7 +29,7 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 
 bench: install
-	$(BIN)/python -m pip install --quiet tangermeme
+	$(BIN)/python -m pip install --quiet tangermeme scvi-tools  # peers timed by the benchmarks
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
