@@ -144,6 +144,20 @@ def tiny_deepbind(n_tasks: int = 1, *, seed: int = 0) -> DeepBind:
     return _seeded(seed, lambda: DeepBind(n_tasks=n_tasks, filters=4, width=6, hidden=8))
 
 
+def motif_detector(motif: str) -> DeepBind:
+    """DeepBind with one filter that scores exact matches of ``motif`` (weight 1 per matching base),
+    global max pooling and a linear read-out of weight 1: output = best match count in the window."""
+    model = DeepBind(n_tasks=1, filters=1, width=len(motif), hidden=0).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        conv = next(m for m in model.modules() if isinstance(m, nn.Conv1d))
+        for i, b in enumerate(motif):
+            conv.weight[0, "ACGT".index(b), i] = 1.0
+        [m for m in model.modules() if isinstance(m, nn.Linear)][-1].weight.fill_(1.0)
+    return model
+
+
 def tiny_deepsea(length: int = 60, n_tasks: int = 2, *, seed: int = 0) -> DeepSEA:
     """DeepSEA-style: 3 convs (4, 5, 6 filters, width 5), pools 2, 2, 1, dense 8."""
     return _seeded(

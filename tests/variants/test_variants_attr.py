@@ -18,7 +18,7 @@ from genodeep.variants.attribution import (
     top_variants,
     variant_attributions,
 )
-from toy_models import linear_model
+from toy_models import linear_model, motif_detector
 
 L = 20
 HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
@@ -35,20 +35,12 @@ def _vcf(tmp_path, rows, name="v.vcf"):
 @pytest.fixture
 def planted(tmp_path, rng):
     """A genome with one planted motif at 0-based 46..53 and a model that detects exactly that motif."""
-    from genodeep.models import build_model
 
     bg = "".join(rng.choice(list("AC"), 100))
     seq = bg[:46] + MOTIF + bg[54:]
     (tmp_path / "m.fa").write_text(f">chr1\n{seq}\n")
     g = Genome(tmp_path / "m.fa", cache_dir=tmp_path / "c")
-    model = build_model("deepbind", n_tasks=1, filters=1, width=8, hidden=0).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.zero_()
-        conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv1d))
-        for i, b in enumerate(MOTIF):
-            conv.weight[0, IDX[b], i] = 1.0
-        [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1].weight.fill_(1.0)
+    model = motif_detector(MOTIF)
     return g, seq, model
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from genodeep.io.fasta import Genome
 from genodeep.variants import score_variants
@@ -14,7 +13,7 @@ from genodeep.variants.concentration import (
     save_effect_concentration_plot,
     window_motif_hits,
 )
-from toy_models import linear_model
+from toy_models import linear_model, motif_detector
 
 IDX = {"A": 0, "C": 1, "G": 2, "T": 3}
 MOTIF = "TGCATACT"
@@ -66,7 +65,6 @@ def test_bad_inputs():
 @pytest.fixture
 def planted(tmp_path, rng):
     """6 random-sequence loci, each with the motif planted at its centre; an exact motif detector."""
-    from genodeep.models import build_model
 
     parts = []
     for _ in range(6):
@@ -75,14 +73,7 @@ def planted(tmp_path, rng):
     seq = "".join(parts)
     (tmp_path / "g.fa").write_text(f">chr1\n{seq}\n")
     g = Genome(tmp_path / "g.fa", cache_dir=tmp_path / "c")
-    model = build_model("deepbind", n_tasks=1, filters=1, width=8, hidden=0).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.zero_()
-        conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv1d))
-        for i, b in enumerate(MOTIF):
-            conv.weight[0, IDX[b], i] = 1.0
-        [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1].weight.fill_(1.0)
+    model = motif_detector(MOTIF)
     starts = [200 * k + 100 - CORE // 2 for k in range(6)]
     windows = pd.DataFrame({"chrom": "chr1", "start": starts, "end": [s + CORE for s in starts]})
     rows = []

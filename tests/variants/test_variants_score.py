@@ -12,7 +12,7 @@ import torch
 from genodeep import InputFileError
 from genodeep.io.fasta import Genome
 from genodeep.variants import score_variants
-from toy_models import linear_model
+from toy_models import linear_model, motif_detector
 
 L = 20
 HEADER = "##fileformat=VCFv4.2\n##contig=<ID=1>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
@@ -198,7 +198,6 @@ def test_outputs_tsv_vcf_atomic(tmp_path, genome):
 
 def test_planted_motif_variants(tmp_path, rng):
     """A motif detector: SNVs destroying the planted motif lower the score; SNVs outside do nothing."""
-    from genodeep.models import build_model
 
     motif = "TGCATACT"
     bg = "".join(
@@ -207,15 +206,7 @@ def test_planted_motif_variants(tmp_path, rng):
     seq = bg[:46] + motif + bg[54:]
     (tmp_path / "m.fa").write_text(f">chr1\n{seq}\n")
     g = Genome(tmp_path / "m.fa", cache_dir=tmp_path / "c")
-    model = build_model("deepbind", n_tasks=1, filters=1, width=8, hidden=0).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.zero_()
-        conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv1d))
-        for i, b in enumerate(motif):
-            conv.weight[0, IDX[b], i] = 1.0
-        lin = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
-        lin.weight.fill_(1.0)
+    model = motif_detector(motif)
     rows = []
     for pos0 in list(range(46, 54)) + [30, 38, 58, 64]:  # all windows hold the motif
         alt = "G" if seq[pos0] != "G" else "A"
