@@ -32,7 +32,9 @@ def main() -> None:
     rng = np.random.default_rng(0)
     tmp = Path(tempfile.mkdtemp())
     seq = rng.choice(np.frombuffer(b"ACGT", np.uint8), 2_000_000).tobytes().decode()
-    (tmp / "g.fa").write_text(">chr1\n" + "\n".join(seq[i : i + 80] for i in range(0, len(seq), 80)) + "\n")
+    (tmp / "g.fa").write_text(
+        ">chr1\n" + "\n".join(seq[i : i + 80] for i in range(0, len(seq), 80)) + "\n"
+    )
     genome = Genome(tmp / "g.fa", cache_dir=tmp / "cache")
     pos = np.sort(rng.choice(np.arange(1000, len(seq) - 1000), N_VARIANTS, replace=False))
     lines = ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
@@ -52,7 +54,9 @@ def main() -> None:
     X = one_hot_codes(np.concatenate([ref_codes, alt_codes]))
 
     def ours():
-        return score_variants(model, genome, vcf, batch_size=BATCH, both_strands=False, device="cpu")
+        return score_variants(
+            model, genome, vcf, batch_size=BATCH, both_strands=False, device="cpu"
+        )
 
     def bound():
         return predict(model, X, batch_size=BATCH, device="cpu")
@@ -66,8 +70,14 @@ def main() -> None:
         "variants",
         {
             "variants_per_s_vs_forward_bound": result(
-                ours_vps / bound_vps, 0.9, "x of bound", peer="bare forward pass of the same ref+alt one-hot windows",
-                ours_variants_per_s=ours_vps, bound_variants_per_s=bound_vps, n_variants=N_VARIANTS, batch_size=BATCH,
+                ours_vps / bound_vps,
+                0.9,
+                "x of bound",
+                peer="bare forward pass of the same ref+alt one-hot windows",
+                ours_variants_per_s=ours_vps,
+                bound_variants_per_s=bound_vps,
+                n_variants=N_VARIANTS,
+                batch_size=BATCH,
             )
         },
     )

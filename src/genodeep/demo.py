@@ -157,8 +157,10 @@ def step_train(ctx: DemoContext) -> None:
     sec.table(deep, name="insulators_per_task")
     for png in sorted(run_dir.rglob("*.png")):
         sec.image(png, png.stem.replace("_", " "), width=480)
-    sec.code(f"genodeep train {example_data.insulator_config().name} --out runs/insulators --baselines"
-             "   # examples/insulators.yaml")
+    sec.code(
+        f"genodeep train {example_data.insulator_config().name} --out runs/insulators --baselines"
+        "   # examples/insulators.yaml"
+    )
     ctx.results["train"] = result
 
 
@@ -253,18 +255,27 @@ def step_interpret(ctx: DemoContext) -> None:
         bound = bound.iloc[np.linspace(0, len(bound) - 1, min(n_seq, len(bound))).astype(int)]
         starts = (bound["start"] + bound["end"]) // 2 - width // 2
         X = genome.one_hot(bound["chrom"].tolist(), starts.to_numpy(), width)
-        attr = attribute(model, X, method="deepliftshap", target=t, n_shuffles=10, random_state=ctx.random_state)
+        attr = attribute(
+            model, X, method="deepliftshap", target=t, n_shuffles=10, random_state=ctx.random_state
+        )
         top = int(attr.attributions.sum(dim=(1, 2)).argmax())
         centre = int(attr.attributions[top].abs().sum(0).argmax())
         lo = max(0, min(width - 60, centre - 30))
         logo = save_attribution_logo(
-            ctx.report.figures_dir / f"attribution_{task}.png", attr.attributions[top][:, lo : lo + 60],
+            ctx.report.figures_dir / f"attribution_{task}.png",
+            attr.attributions[top][:, lo : lo + 60],
             title=f"{task}: DeepLIFT/SHAP of the top window, bases {lo}-{lo + 60}",
         )
         sec.image(logo, f"{task}: attribution logo of the highest-scoring bound window", width=520)
         try:
-            disc = discover_motifs(X, attr.attributions, attr.hypothetical, database=database,
-                                   min_metacluster_size=20, final_min_cluster_size=10)
+            disc = discover_motifs(
+                X,
+                attr.attributions,
+                attr.hypothetical,
+                database=database,
+                min_metacluster_size=20,
+                final_min_cluster_size=10,
+            )
         except ValueError as err:  # too few seqlets for modisco on a small run
             sec.note(f"{task}: TF-MoDISco found no pattern ({err})")
             continue
@@ -273,12 +284,19 @@ def step_interpret(ctx: DemoContext) -> None:
             matches.insert(0, "task", task)
             found.append(matches)
         for name, pfm in list(disc.patterns.items())[:3]:
-            png = save_motif_logo(ctx.report.figures_dir / f"modisco_{task}_{name}.png", pfm,
-                                  title=f"{task} {name} ({disc.n_seqlets[name]} seqlets)")
+            png = save_motif_logo(
+                ctx.report.figures_dir / f"modisco_{task}_{name}.png",
+                pfm,
+                title=f"{task} {name} ({disc.n_seqlets[name]} seqlets)",
+            )
             sec.image(png, f"{task}: TF-MoDISco {name}", width=300)
     if found:
         table = pd.concat(found, ignore_index=True)
-        keep = [c for c in ("task", "query", "target", "p_value", "q_value", "orientation") if c in table]
+        keep = [
+            c
+            for c in ("task", "query", "target", "p_value", "q_value", "orientation")
+            if c in table
+        ]
         sec.table(table[keep], name="modisco_matches")
         _say("[interpret] TF-MoDISco patterns and their best JASPAR insect matches:")
         _say(table[keep].head(12).to_string(index=False))
@@ -290,8 +308,10 @@ def step_interpret(ctx: DemoContext) -> None:
     fmatch = fmatch.sort_values("q_value").head(10) if "q_value" in fmatch else fmatch.head(10)
     sec.text("First-layer filters with the most significant database matches:")
     sec.table(fmatch, name="filter_matches")
-    sec.code("genodeep interpret --model MODEL --sequences peaks.bed --genome GENOME.fa --method deepliftshap --out interp\n"
-             "genodeep motifs discover --attributions interp/attributions.npz --database JASPAR_insects.meme --out motifs")
+    sec.code(
+        "genodeep interpret --model MODEL --sequences peaks.bed --genome GENOME.fa --method deepliftshap --out interp\n"
+        "genodeep motifs discover --attributions interp/attributions.npz --database JASPAR_insects.meme --out motifs"
+    )
 
 
 def _demo_variants(
@@ -436,15 +456,22 @@ def step_single_cell(ctx: DemoContext) -> None:
     labels = adata.obs["bulk_labels"].astype(str).to_numpy()
     epochs = 5 if ctx.quick else None
     table = evaluate_denoising(
-        X, methods=("mean", "pca", "ae", "nb", "zinb"), labels=labels, max_epochs=epochs,
+        X,
+        methods=("mean", "pca", "ae", "nb", "zinb"),
+        labels=labels,
+        max_epochs=epochs,
         random_state=ctx.random_state,
     )
     table = table.rename_axis("method").reset_index() if "method" not in table.columns else table
     _say("[single cell] recovery of 10% hidden non-zero counts (pbmc68k, 700 cells x 765 genes):")
     _say(table.to_string(index=False))
     emb = embed(adata, model="vae", max_epochs=epochs, random_state=ctx.random_state)
-    png = plot_latent(emb, ctx.report.figures_dir / "pbmc_vae_umap.png", color="bulk_labels",
-                      title="NB VAE latent space (UMAP), coloured by cell type")
+    png = plot_latent(
+        emb,
+        ctx.report.figures_dir / "pbmc_vae_umap.png",
+        color="bulk_labels",
+        title="NB VAE latent space (UMAP), coloured by cell type",
+    )
     ari_vae = cluster_ari(emb.obsm["X_genodeep"], labels, random_state=ctx.random_state)
     _say(f"[single cell] VAE latent ARI vs bulk_labels: {ari_vae:.3f}")
     sec = ctx.report.section("7. Single cell: count autoencoders and a VAE on PBMCs")
@@ -455,10 +482,14 @@ def step_single_cell(ctx: DemoContext) -> None:
         "count autoencoders use NB/ZINB likelihoods with masked (denoising) training."
     )
     sec.table(table, name="denoising")
-    sec.text(f"Adjusted Rand index of k-means clusters in the VAE latent space vs the cell-type labels: {ari_vae:.3f}.")
+    sec.text(
+        f"Adjusted Rand index of k-means clusters in the VAE latent space vs the cell-type labels: {ari_vae:.3f}."
+    )
     sec.image(png, "scVI-style VAE latent space, UMAP", width=520)
-    sec.code("genodeep denoise pbmc.h5ad --out denoised.h5ad --plots plots\n"
-             "genodeep embed pbmc.h5ad --out embedded.h5ad --plots plots --color bulk_labels")
+    sec.code(
+        "genodeep denoise pbmc.h5ad --out denoised.h5ad --plots plots\n"
+        "genodeep embed pbmc.h5ad --out embedded.h5ad --plots plots --color bulk_labels"
+    )
     ctx.results["single_cell"] = table
 
 
@@ -480,8 +511,12 @@ def step_zoo(ctx: DemoContext) -> None:
         step_train(ctx)
     result = ctx.results["train"]
     pkg = zoo.save_package(
-        result.model, ctx.path("packages", "insulators-cnn"), data_spec=_data_spec(result),
-        metadata={"description": "DeepBind-style CNN for 8 fly insulator ChIP-chip tasks (genodeep demo)"},
+        result.model,
+        ctx.path("packages", "insulators-cnn"),
+        data_spec=_data_spec(result),
+        metadata={
+            "description": "DeepBind-style CNN for 8 fly insulator ChIP-chip tasks (genodeep demo)"
+        },
         overwrite=True,
     )
     name = zoo.add(pkg, overwrite=True)
@@ -493,7 +528,9 @@ def step_zoo(ctx: DemoContext) -> None:
         f"metadata, model card and sha256 checksums) and added to the local zoo at {zoo.zoo_dir()}."
     )
     sec.table(table, name="zoo")
-    sec.code(f"genodeep zoo list\ngenodeep zoo predict {name} --fasta my_sequences.fa --out predictions.tsv")
+    sec.code(
+        f"genodeep zoo list\ngenodeep zoo predict {name} --fasta my_sequences.fa --out predictions.tsv"
+    )
 
 
 STEPS: dict[str, Callable[[DemoContext], None]] = {
