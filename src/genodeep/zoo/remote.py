@@ -100,34 +100,37 @@ def list_mirrors(*, root=None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["url", "source"])
 
 
+def _config_mirrors(url: str, root) -> tuple[Path, str, dict, list[str]]:
+    """(zoo folder, normalised ``url``, config, its mirror list) for editing the mirror list."""
+    root = zoo_dir(root)
+    cfg = _read_config(root)
+    return root, _net.normalize_url(url), cfg, list(cfg.get("mirrors", []))
+
+
+def _write_mirrors(root: Path, cfg: dict, mirrors: list[str]) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    with atomic_write(root / _CONFIG) as fh:
+        json.dump({**cfg, "mirrors": mirrors}, fh, indent=2)
+
+
 def add_mirror(url: str, *, root=None) -> str:
     """Record a mirror in the zoo's config file (nothing is contacted); return its normalised URL."""
-    root = zoo_dir(root)
-    url = _net.normalize_url(url)
-    cfg = _read_config(root)
-    mirrors = list(cfg.get("mirrors", []))
+    root, url, cfg, mirrors = _config_mirrors(url, root)
     if url not in mirrors:
-        mirrors.append(url)
-        root.mkdir(parents=True, exist_ok=True)
-        with atomic_write(root / _CONFIG) as fh:
-            json.dump({**cfg, "mirrors": mirrors}, fh, indent=2)
+        _write_mirrors(root, cfg, [*mirrors, url])
     return url
 
 
 def remove_mirror(url: str, *, root=None) -> None:
     """Forget a mirror recorded by :func:`add_mirror`."""
-    root = zoo_dir(root)
-    url = _net.normalize_url(url)
-    cfg = _read_config(root)
-    mirrors = list(cfg.get("mirrors", []))
+    root, url, cfg, mirrors = _config_mirrors(url, root)
     if url not in mirrors:
         if url in _env_mirrors():
             raise ValueError(f"mirror {url} comes from ${ENV_VAR}; change that variable instead")
         known = ", ".join(mirrors) or "(none configured)"
         raise KeyError(f"no mirror {url} in {root / _CONFIG}; configured: {known}")
     mirrors.remove(url)
-    with atomic_write(root / _CONFIG) as fh:
-        json.dump({**cfg, "mirrors": mirrors}, fh, indent=2)
+    _write_mirrors(root, cfg, mirrors)
 
 
 def _targets(mirror: str | None, root) -> list[str]:
