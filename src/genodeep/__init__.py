@@ -16,7 +16,7 @@ import os
 # the workqueue layer is safe for every kernel genodeep compiles. A user's own setting wins.
 os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
 
-__version__ = "0.1.0"
+from genodeep._version import __version__
 
 # public name -> module that defines it
 _API: dict[str, str] = {
@@ -54,7 +54,7 @@ _API: dict[str, str] = {
     "MODELS": "genodeep.models",
     "fit": "genodeep.train.fit",
     "evaluate_predictions": "genodeep.train.metrics",
-    "train_from_config": "genodeep.train.run",
+    "train_from_config": "genodeep.workflows.train",
     "tune": "genodeep.train.tune",
     # motifs
     "scan": "genodeep.motifs.scan",

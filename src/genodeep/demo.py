@@ -125,7 +125,7 @@ def step_data(ctx: DemoContext) -> None:
 
 
 def _load_insulator_config(ctx: DemoContext) -> dict:
-    from genodeep.train.config import load_config
+    from genodeep.workflows.config import load_config
 
     config = load_config(example_data.insulator_config())
     if ctx.quick:
@@ -136,7 +136,8 @@ def _load_insulator_config(ctx: DemoContext) -> dict:
 
 def step_train(ctx: DemoContext) -> None:
     """Train the multitask CNN on the insulator tasks, with k-mer baselines on the same split."""
-    from genodeep.train.run import summary_table, train_from_config
+    from genodeep.workflows.tables import summary_table
+    from genodeep.workflows.train import train_from_config
 
     config = _load_insulator_config(ctx)
     run_dir = ctx.out_dir / "insulators"

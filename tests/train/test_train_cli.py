@@ -10,17 +10,14 @@ import pytest
 import torch
 import yaml
 
+from genodeep._validate import InputFileError
 from genodeep.cli.__main__ import main
-from genodeep.train.run import (
-    interval_spans,
-    load_fasta_data,
-    load_genome_data,
-    load_model,
-    markdown_table,
-    predict_file,
-    save_model,
-    summary_table,
-)
+from genodeep.data.sources import load_fasta_data, load_genome_data
+from genodeep.io.interval_bigwig import interval_spans
+from genodeep.workflows.predict import predict_file
+from genodeep.workflows.tables import markdown_table, summary_table
+from genodeep.workflows.train import save_model
+from genodeep.zoo import load as load_model
 
 MOTIF = "TGCATACTGA"
 
@@ -263,7 +260,7 @@ def test_save_and_load_model_round_trip(tmp_path):
         np.testing.assert_allclose(pkg.model(X).numpy(), model.eval()(X).numpy(), atol=1e-6)
     assert pkg.data_spec["task_names"] == ["a", "b"]
     assert (path / "weights.safetensors").exists() and (path / "config.json").exists()
-    with pytest.raises(FileNotFoundError, match="no saved model"):
+    with pytest.raises(InputFileError, match="not a genodeep model package"):
         load_model(tmp_path)
 
 

@@ -10,13 +10,8 @@ import numpy as np
 import pytest
 import yaml
 
-from genodeep.train.config import (
-    ConfigError,
-    apply_overrides,
-    check_type,
-    load_config,
-    validate_config,
-)
+from genodeep._signature import check_type
+from genodeep.workflows.config import ConfigError, apply_overrides, load_config, validate_config
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
@@ -56,7 +51,8 @@ _BUILT_FROM_DATA = ("simulate_multimodal", "graph", "simulate_graph")
 
 def _pretrained_package(tmp_path, example: Path) -> Path:
     """An untrained model package of the architecture that ``example`` names as its pretraining run."""
-    from genodeep.train.run import build_model_from_config, save_model
+    from genodeep.workflows.assemble import build_model_from_config
+    from genodeep.workflows.train import save_model
 
     raw = yaml.safe_load(example.read_text())
     cfg = validate_config(raw, base=example.parent)
@@ -68,8 +64,9 @@ def _pretrained_package(tmp_path, example: Path) -> Path:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_every_example_validates_and_builds_its_model(path, tmp_path):
+    from genodeep.data.sources import build_data
     from genodeep.models import MODELS
-    from genodeep.train.run import build_data, build_model_from_config, model_for_data
+    from genodeep.workflows.assemble import build_model_from_config, model_for_data
 
     raw = yaml.safe_load(path.read_text())
     raw.pop("search", None)  # genodeep tune's extra section (checked by the tune tests)

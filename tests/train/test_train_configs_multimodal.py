@@ -14,8 +14,10 @@ import yaml
 import genodeep
 from genodeep._validate import InputFileError
 from genodeep.cli.__main__ import main
-from genodeep.train.config import load_config
-from genodeep.train.run import build_data, predict_outputs, train_from_config
+from genodeep.data.sources import build_data
+from genodeep.workflows.config import load_config
+from genodeep.workflows.predict import predict_outputs
+from genodeep.workflows.train import train_from_config
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 METRIC_COLUMNS = ["model", "task", "auroc", "auprc", "accuracy", "n", "n_pos", "note"]

@@ -10,7 +10,6 @@ import torch
 import yaml
 
 from genodeep.cli.__main__ import main
-from genodeep.train.config import ConfigError, load_config
 from genodeep.train.tune import (
     SearchParam,
     _metric_name,
@@ -18,6 +17,7 @@ from genodeep.train.tune import (
     pruning_callback,
     tune,
 )
+from genodeep.workflows.config import ConfigError, load_config
 
 optuna = pytest.importorskip("optuna")
 

@@ -16,6 +16,8 @@ import argparse
 import importlib
 import sys
 
+from genodeep._version import __version__
+
 # name -> module (relative to genodeep.cli). Keep sorted by workflow order.
 SUBCOMMANDS: dict[str, str] = {
     "info": "_info",
@@ -52,7 +54,6 @@ def _available() -> dict[str, object]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from genodeep import __version__
 
     parser = argparse.ArgumentParser(
         prog="genodeep",

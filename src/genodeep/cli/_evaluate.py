@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genodeep.train.run import evaluate_run
+    from genodeep.workflows.predict import evaluate_run
 
     evaluate_run(
         args.run,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import importlib.metadata as md
 
+from genodeep._version import __version__
+
 HELP = "print genodeep's version, the device it would use and which optional extras are installed"
 
 _PACKAGES = [
@@ -29,7 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genodeep import __version__
     from genodeep._device import resolve_device
 
     print(f"genodeep {__version__}")

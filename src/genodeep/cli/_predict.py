@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from genodeep._progress import log
-    from genodeep.train.run import predict_file
+    from genodeep.workflows.predict import predict_file
 
     table = predict_file(
         args.model,

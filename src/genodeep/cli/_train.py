@@ -7,7 +7,7 @@ import argparse
 HELP = "train a model from a YAML config (data + model + training + baselines) and evaluate it on the test split"
 
 EPILOG = """\
-The config's sections hold the keyword arguments of the API (see genodeep.train.config):
+The config's sections hold the keyword arguments of the API (see genodeep.workflows.config):
   data:      kind (genome | fasta | simulate) + the loader's arguments
   model:     name (mlp, deepbind, deepsea, basset, bpnet, rnn, danq) + build_model's arguments
   training:  genodeep.train.fit's arguments (max_epochs, batch_size, lr, optimizer, ...)
@@ -103,7 +103,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genodeep.train.run import train_from_config
+    from genodeep.workflows.train import train_from_config
 
     train_from_config(
         args.config,

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from genodeep._io_utils import atomic_write
+from genodeep._version import __version__
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;
@@ -149,7 +150,6 @@ class Report:
     def write(self) -> Path:
         """Write ``index.html`` atomically and return its path."""
         stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-        from genodeep import __version__
 
         toc = "".join(
             f'<li><a href="#{s.anchor}">{html.escape(s.title)}</a></li>' for s in self.sections

@@ -121,11 +121,12 @@ def spacing_experiment(
     """
     import torch
 
+    from genodeep.data.sources import load_simulated_data
     from genodeep.models import build_model
     from genodeep.models.baselines import BASELINES, fit_baselines
     from genodeep.train.fit import fit
     from genodeep.train.metrics import auprc, auroc
-    from genodeep.train.run import load_simulated_data, predict_outputs
+    from genodeep.workflows.predict import predict_outputs
 
     check_positive("n", n)
     check_positive("max_epochs", max_epochs)
@@ -270,7 +271,7 @@ def spacing_claim(
 def write_spacing_results(table: pd.DataFrame, out_dir: str | os.PathLike) -> dict[str, Path]:
     """Write ``spacing.tsv``, ``spacing.md`` (table + claim line) and ``spacing.png`` into ``out_dir``."""
     from genodeep._io_utils import atomic_write
-    from genodeep.train.run import markdown_table
+    from genodeep.workflows.tables import markdown_table
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -288,8 +288,8 @@ def write_showcase_results(
         ``{"tsv": ..., "md": ..., "png": ...}``.
     """
     from genodeep._io_utils import atomic_write
-    from genodeep.train.run import markdown_table
     from genodeep.train.showcase import plot_learning_curve
+    from genodeep.workflows.tables import markdown_table
 
     check_choice("name", name, SHOWCASES)
     out = Path(out_dir)

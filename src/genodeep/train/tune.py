@@ -12,7 +12,7 @@ into the config (the same keys ``genodeep train --set`` takes)::
       model.dense:   {choice: [[32], [64, 64]]}       # choices may be lists
 
 Every sampled point is checked against the config's own rules before the first trial runs (an unknown
-path is an error listing the valid keys). Each trial is one :func:`genodeep.train.run.train_from_config`
+path is an error listing the valid keys). Each trial is one :func:`genodeep.workflows.train.train_from_config`
 run in ``OUT/trials/trial_NNNN/`` (baselines skipped); its value is the best epoch's value of the
 validation metric that training monitors (``training.early_stopping``, default ``valid_loss``). With a
 pruner, the metric is reported to optuna after every epoch and unpromising trials stop early.
@@ -46,12 +46,7 @@ import pandas as pd
 
 from genodeep._progress import is_quiet, log, set_quiet
 from genodeep._validate import check_choice, check_positive
-from genodeep.train.config import (
-    ConfigError,
-    apply_overrides,
-    dump_config,
-    validate_config,
-)
+from genodeep.workflows.config import ConfigError, apply_overrides, dump_config, validate_config
 
 __all__ = [
     "TuneResult",
@@ -289,7 +284,7 @@ def check_search_space(
 
     Each candidate value (both bounds of a range, every choice) is set in the config, with the other
     parameters at their first candidate, and the result goes through
-    :func:`genodeep.train.config.validate_config`: an unknown path is an error listing the valid keys
+    :func:`genodeep.workflows.config.validate_config`: an unknown path is an error listing the valid keys
     of its section, a value of the wrong type an error naming the expected type.
     """
     first = {p.path: p.candidates()[0] for p in space}
@@ -433,7 +428,7 @@ class _Objective:
     prune: bool
 
     def __call__(self, trial: Any) -> float:
-        from genodeep.train.run import train_from_config
+        from genodeep.workflows.train import train_from_config
 
         params = {p.path: p.suggest(trial) for p in self.space}
         trial_dir = Path(self.out_dir) / _TRIALS_DIR / f"trial_{trial.number:04d}"
@@ -466,7 +461,7 @@ class _Objective:
 def _supports_callbacks() -> bool:
     import inspect
 
-    from genodeep.train.run import train_from_config
+    from genodeep.workflows.train import train_from_config
 
     return "callbacks" in inspect.signature(train_from_config).parameters
 
@@ -690,7 +685,7 @@ def tune(
     Parameters
     ----------
     config : path to a YAML file, or a mapping
-        A training config (see :mod:`genodeep.train.config`) with a ``search:`` section mapping dotted
+        A training config (see :mod:`genodeep.workflows.config`) with a ``search:`` section mapping dotted
         keys to ranges (``{int: [lo, hi]}``, ``{float: [lo, hi], log: true}``, ``{choice: [...]}``;
         see :func:`parse_search_space`).
     out_dir : path
@@ -773,7 +768,7 @@ def tune(
     resolved["output"] = {k: v for k, v in resolved["output"].items() if k != "dir"}
 
     from genodeep.train.lightning import metric_mode
-    from genodeep.train.run import fit_parameters
+    from genodeep.workflows.assemble import fit_parameters
 
     metric_name = _metric_name(metric, resolved["training"])
     if direction is None:

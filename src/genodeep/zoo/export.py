@@ -34,6 +34,7 @@ from torch import nn
 
 from genodeep._io_utils import atomic_path
 from genodeep._progress import log
+from genodeep._version import __version__
 
 __all__ = ["export_onnx", "export_torchscript", "EXPORT_FORMATS"]
 
@@ -117,7 +118,6 @@ def _as_outputs(out: Any) -> tuple[torch.Tensor, ...]:
 
 
 def _description(model: nn.Module, spec: dict[str, Any], length: int, names: list[str]) -> dict:
-    from genodeep import __version__
 
     cls = type(model)
     return {

@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from genodeep._validate import InputFileError
+from genodeep._version import __version__
 
 SCHEMES = ("http", "https", "file")
 CHUNK = 1 << 16
@@ -56,7 +57,6 @@ def join(base: str, name: str) -> str:
 
 
 def _user_agent() -> str:
-    from genodeep import __version__
 
     return f"genodeep/{__version__} (model zoo)"
 

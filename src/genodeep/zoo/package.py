@@ -31,6 +31,7 @@ import torch
 
 from genodeep._io_utils import atomic_path
 from genodeep._validate import InputFileError
+from genodeep._version import __version__
 
 FORMAT_VERSION = 1
 _FILES = ("config.json", "weights.safetensors", "data_spec.json", "metadata.json", "README.md")
@@ -147,8 +148,6 @@ def save_package(
     Path of the package.
     """
     from safetensors.torch import save_file
-
-    from genodeep import __version__
 
     path = Path(path)
     archive = path.name.endswith(".tar.gz")

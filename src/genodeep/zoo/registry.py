@@ -234,14 +234,14 @@ def predict(
 ) -> pd.DataFrame:
     """Verify a zoo model, then predict for a FASTA file or BED intervals of a genome.
 
-    Parameters are those of :func:`genodeep.train.run.predict_file`; ``root`` is the zoo folder.
+    Parameters are those of :func:`genodeep.workflows.predict.predict_file`; ``root`` is the zoo folder.
 
     Returns
     -------
     pandas.DataFrame
         Identifier columns (``name`` or ``chrom, start, end``) and one column per task.
     """
-    from genodeep.train.run import predict_file
+    from genodeep.workflows.predict import predict_file
 
     verify(name, root=root)
     return predict_file(

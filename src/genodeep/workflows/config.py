@@ -5,7 +5,7 @@
     description: free text (optional)
     data:                     # kind + keyword arguments of the loader for that kind
       kind: genome            # genome | fasta | simulate | simulate_multimodal | graph |
-                              # simulate_graph   (see genodeep.train.run.DATA_KINDS)
+                              # simulate_graph   (see genodeep.data.sources.DATA_KINDS)
       genome: example:genome  # paths are relative to this file; example:NAME = genodeep.example_data
       beds: example:insulator_peaks
       width: 500
@@ -30,15 +30,26 @@ key that points to it.
 
 from __future__ import annotations
 
-import collections.abc as cabc
 import inspect
 import os
-import types
-import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+
+from genodeep import example_data
+from genodeep._io_utils import atomic_write
+from genodeep._signature import check_type, is_path_hint, parameters, plain, type_hints, type_name
+from genodeep._validate import near_matches
+from genodeep.models import MODELS
+from genodeep.models.baselines import BASELINES
+from genodeep.data.sources import DATA_KINDS, loader_parameters
+from genodeep.workflows.assemble import (
+    DATA_ONLY_MODEL_ARGS,
+    baseline_parameters,
+    fit_parameters,
+    transfer_parameters,
+)
 
 SECTIONS = ("data", "model", "training", "baselines", "output")
 #: ``search`` holds the search space of ``genodeep tune``; ``genodeep train`` ignores it.
@@ -88,113 +99,6 @@ class OutputOptions:
 # signatures -> valid keys and type hints
 
 
-def parameters(
-    func: Callable, *, exclude: Iterable[str] = (), skip_positional: int = 0
-) -> dict[str, inspect.Parameter]:
-    """Keyword parameters of ``func`` (or a class's constructor), without ``self``/``*args``/``**kw``.
-
-    Parameters
-    ----------
-    func : callable or type
-        The function whose arguments a config section fills.
-    exclude : iterable of str
-        Names supplied by genodeep itself (data tensors, out_dir, ...).
-    skip_positional : int
-        Number of leading positional parameters to leave out.
-    """
-    sig = inspect.signature(func)
-    out: dict[str, inspect.Parameter] = {}
-    seen_positional = 0
-    exclude = set(exclude)
-    for name, p in sig.parameters.items():
-        if name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            continue
-        if (
-            p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-            and seen_positional < skip_positional
-        ):
-            seen_positional += 1
-            continue
-        if name in exclude:
-            continue
-        out[name] = p
-    return out
-
-
-def type_hints(func: Callable) -> dict[str, Any]:
-    """Evaluated annotations of ``func`` (empty when they cannot be resolved)."""
-    target = func.__init__ if isinstance(func, type) else func
-    try:
-        return typing.get_type_hints(target)
-    except Exception:
-        return {}
-
-
-def _type_name(hint: Any) -> str:
-    if hint is type(None):
-        return "null"
-    origin = typing.get_origin(hint)
-    if origin is typing.Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in typing.get_args(hint))
-    if hint is os.PathLike or hint is Path:
-        return "path"
-    if origin in (list, tuple, cabc.Sequence, cabc.Iterable, cabc.Collection):
-        return "list"
-    if origin in (dict, cabc.Mapping):
-        return "mapping"
-    return getattr(hint, "__name__", str(hint))
-
-
-def check_type(value: Any, hint: Any) -> bool:
-    """Whether a YAML value fits the annotation ``hint`` (unknown annotations accept anything)."""
-    if hint is Any or hint is inspect.Parameter.empty:
-        return True
-    if hint is type(None) or hint is None:
-        return value is None
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin is typing.Literal:
-        return value in args
-    if origin in (typing.Union, types.UnionType):
-        return any(check_type(value, a) for a in args)
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is str:
-        return isinstance(value, str)
-    if hint in (os.PathLike, Path):
-        return isinstance(value, (str, os.PathLike))
-    if origin in (list, tuple, cabc.Sequence, cabc.Iterable, cabc.Collection) or hint in (
-        list,
-        tuple,
-    ):
-        if not isinstance(value, (list, tuple)):
-            return False
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            return len(args) == len(value) and all(check_type(v, a) for v, a in zip(value, args))
-        inner = args[0] if args else Any
-        return all(check_type(v, inner) for v in value)
-    if origin in (dict, cabc.Mapping) or hint in (dict, Mapping):
-        if not isinstance(value, Mapping):
-            return False
-        if len(args) == 2:
-            return all(check_type(k, args[0]) and check_type(v, args[1]) for k, v in value.items())
-        return True
-    return True  # classes YAML cannot express (torch.dtype, ...): let the function check it
-
-
-def is_path_hint(hint: Any) -> bool:
-    """Whether the annotation mentions a path type (``os.PathLike``/``Path``), at any depth."""
-    if hint in (os.PathLike, Path):
-        return True
-    return any(is_path_hint(a) for a in typing.get_args(hint))
-
-
 def check_section(
     section: Mapping[str, Any],
     params: Mapping[str, inspect.Parameter],
@@ -211,8 +115,6 @@ def check_section(
         if key in extra:
             continue
         if key not in params:
-            from genodeep._validate import near_matches
-
             hint = near_matches(str(key), valid)
             did = f" (did you mean {', '.join(hint)}?)" if hint else ""
             raise ConfigError(
@@ -223,7 +125,7 @@ def check_section(
         hint = hints.get(key)
         if hint is not None and not check_type(value, hint):
             raise ConfigError(
-                f"expected {_type_name(hint)}, got {type(value).__name__} {value!r}",
+                f"expected {type_name(hint)}, got {type(value).__name__} {value!r}",
                 source=source,
                 key=f"{key_prefix}.{key}",
             )
@@ -244,7 +146,6 @@ def check_section(
 def resolve_example(value: str) -> Any:
     """``example:genome`` -> the path of :func:`genodeep.example_data.genome`; ``example:NAME/KEY``
     picks one entry of a mapping (``example:insulator_peaks/BEAF_Kc``)."""
-    from genodeep import example_data
 
     ref = value[len(EXAMPLE_PREFIX) :]
     name, _, key = ref.partition("/")
@@ -314,7 +215,6 @@ def resolve_path(value: Any, base: Path | None, *, source: str | None, key: str)
 
 
 def _validate_data(section: Any, *, base: Path | None, source: str | None) -> dict:
-    from genodeep.train.run import DATA_KINDS, loader_parameters
 
     if not isinstance(section, Mapping):
         raise ConfigError(
@@ -339,8 +239,6 @@ def _validate_data(section: Any, *, base: Path | None, source: str | None) -> di
 
 
 def _validate_model(section: Any, *, base: Path | None = None, source: str | None) -> dict:
-    from genodeep.models import MODELS
-    from genodeep.train.run import DATA_ONLY_MODEL_ARGS, transfer_parameters
 
     if not isinstance(section, Mapping):
         raise ConfigError(
@@ -388,7 +286,6 @@ def _validate_model(section: Any, *, base: Path | None = None, source: str | Non
 
 
 def _validate_training(section: Any, *, source: str | None, transfer: bool = False) -> dict:
-    from genodeep.train.run import fit_parameters
 
     if section is None:
         return {}
@@ -402,8 +299,6 @@ def _validate_training(section: Any, *, source: str | None, transfer: bool = Fal
 
 
 def _validate_baselines(section: Any, *, source: str | None) -> dict | None:
-    from genodeep.models.baselines import BASELINES
-    from genodeep.train.run import baseline_parameters
 
     if section is None or section is False:
         return None
@@ -589,8 +484,6 @@ def dump_config(config: Mapping[str, Any], path: str | os.PathLike) -> None:
     """Write a (resolved) config as YAML, atomically."""
     import yaml
 
-    from genodeep._io_utils import atomic_write
-
     class _Dumper(yaml.SafeDumper):
         pass
 
@@ -601,21 +494,5 @@ def dump_config(config: Mapping[str, Any], path: str | os.PathLike) -> None:
     _Dumper.add_representer(list, _list)
     with atomic_write(path) as fh:
         yaml.dump(
-            _plain(config), fh, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100
+            plain(config), fh, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100
         )
-
-
-def _plain(value: Any) -> Any:
-    """Convert tuples/paths/numpy scalars to plain YAML types."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if hasattr(value, "item") and callable(value.item):
-        try:
-            return value.item()
-        except (TypeError, ValueError):
-            return str(value)
-    return value

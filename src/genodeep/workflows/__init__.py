@@ -1,0 +1,1 @@
+"""File-level jobs between the CLI and the compute packages: read files, call tensor-level code, write outputs."""
