@@ -84,7 +84,7 @@ _API: dict[str, str] = {
     "variant_attributions": "genodeep.variants",
     "effect_concentration": "genodeep.variants",
     # sharing
-    "load": "genodeep.zoo.package",
+    "load": "genodeep.zoo.resolve",
     "save_package": "genodeep.zoo.package",
     "export_onnx": "genodeep.zoo.export",
     "export_torchscript": "genodeep.zoo.export",

@@ -230,7 +230,7 @@ def test_single_input_bound_is_five_sixths():
 
 
 def test_model_package_round_trip(tmp_path):
-    from genodeep.zoo.package import load, save_package
+    from genodeep.zoo import load, save_package
 
     X, track, feats = _inputs()
     model = MultimodalModel(n_tasks=2, track_channels=2, n_features=3, fusion="early").eval()

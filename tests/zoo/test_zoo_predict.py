@@ -12,6 +12,7 @@ from genodeep import InputFileError
 from genodeep.cli.__main__ import main
 from genodeep.models import build_model
 from genodeep.seq import one_hot
+from genodeep.workflows.predict import predict_file
 from genodeep.zoo import add, info, load, save_package
 
 L = 30
@@ -86,7 +87,7 @@ def test_predict_refuses_altered_model(tmp_path, zoo_root):
     fasta = tmp_path / "s.fa"
     fasta.write_text(">s\n" + "A" * L + "\n")
     with pytest.raises(InputFileError, match="sha256"):
-        genodeep.zoo.predict("toy", fasta=fasta, root=zoo_root)
+        predict_file("toy", fasta=fasta, zoo_root=zoo_root)
 
 
 def test_info_shows_spec_metrics_checksums(zoo_root, capsys):

@@ -125,15 +125,16 @@ def _verify(args, zoo) -> None:
 
 def _predict(args, zoo) -> None:
     from genodeep._progress import log
+    from genodeep.workflows.predict import predict_file
 
-    table = zoo.predict(
+    table = predict_file(
         args.name,
         fasta=args.fasta,
         bed=args.bed,
         genome=args.genome,
         out=args.out,
         task=args.task,
-        root=args.root,
+        zoo_root=args.root,
         batch_size=args.batch_size,
         device=args.device,
         verbose=not args.quiet,

@@ -19,8 +19,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+from genodeep._io_utils import open_text
 from genodeep._validate import InputFileError, check_choice, check_positive
 from genodeep.data.intervals import check_windows, window_width
+from genodeep.data.labels import labels_from_table
+from genodeep.io.fasta import read_fasta
+from genodeep.io.signal import SignalTrack
+from genodeep.seq import one_hot
 
 __all__ = ["GenomeDataset", "SequenceDataset", "read_fasta_dataset"]
 
@@ -155,8 +160,6 @@ class GenomeDataset(torch.utils.data.Dataset):
                 )
             self.targets = t
         if signal is not None:
-            from genodeep.io.signal import SignalTrack
-
             if isinstance(signal, SignalTrack):
                 signal = [signal]
             if isinstance(signal, Mapping):
@@ -360,7 +363,6 @@ def _parse_header(header: str) -> tuple[str, list[float] | None]:
 
 def _header_line(path: str, header: str) -> int | None:
     """Line number of a header (slow path, only to name the line in an error)."""
-    from genodeep._io_utils import open_text
 
     with open_text(path, "FASTA file") as fh:
         for lineno, line in enumerate(fh, 1):
@@ -407,9 +409,6 @@ def read_fasta_dataset(
         Naming the file and the record's line: sequences of different lengths, inconsistent header
         labels, records missing from the label table (plus the FASTA reader's own errors).
     """
-    from genodeep.data.labels import labels_from_table
-    from genodeep.io.fasta import read_fasta
-    from genodeep.seq import one_hot
 
     path = os.fspath(path)
     records = read_fasta(path, full_header=True)

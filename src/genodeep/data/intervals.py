@@ -13,8 +13,9 @@ import pandas as pd
 import torch
 
 from genodeep._progress import log
-from genodeep._validate import check_choice, check_positive
+from genodeep._validate import check_choice, check_positive, near_matches
 from genodeep.io.bed import chrom_sizes_of, match_chroms
+from genodeep.seq import dinucleotide_shuffle
 
 __all__ = [
     "resize",
@@ -222,8 +223,6 @@ def _resolve_chroms(chroms: Iterable[str] | None, sizes: dict[str, int]) -> list
     mapping = match_chroms(wanted, sizes)
     missing = [c for c, m in mapping.items() if m is None]
     if missing:
-        from genodeep._validate import near_matches
-
         raise ValueError(
             f"chroms: {missing[0]!r} is not in the genome (near matches: "
             f"{near_matches(missing[0], sizes)}); the genome has {list(sizes)[:10]}"
@@ -450,7 +449,6 @@ def shuffled_negatives(
         One-hot sequences with exactly the dinucleotide counts of their positive; the ``n``
         shuffles of positive ``i`` are rows ``i * n`` to ``i * n + n - 1``.
     """
-    from genodeep.seq import dinucleotide_shuffle
 
     check_windows(positives, "positives")
     width = window_width(positives, "positives")

@@ -12,7 +12,7 @@ import pandas as pd
 
 from genodeep._io_utils import open_text
 from genodeep._validate import InputFileError, check_choice
-from genodeep.data.intervals import check_windows
+from genodeep.data.intervals import check_windows, tile_genome
 from genodeep.io.bed import match_chroms, read_bed
 
 __all__ = ["multitask_labels", "overlap_labels", "tile_and_label", "labels_from_table", "task_name"]
@@ -209,7 +209,6 @@ def tile_and_label(
     y : np.ndarray float32, shape (N, T)
     task_names : list[str], length T
     """
-    from genodeep.data.intervals import tile_genome
 
     windows = tile_genome(
         genome, width, stride=stride, chroms=chroms, max_n_fraction=max_n_fraction

@@ -23,6 +23,8 @@ import pandas as pd
 import torch
 
 from genodeep._validate import check_choice, check_positive
+from genodeep.data.intervals import check_windows, window_width
+from genodeep.io.signal import SignalTrack
 
 __all__ = ["MultimodalDataset", "GenomeMultimodalDataset"]
 
@@ -257,8 +259,6 @@ class GenomeMultimodalDataset(_MultimodalBase):
         rc_augment: bool = False,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
-        from genodeep.data.intervals import check_windows, window_width
-        from genodeep.io.signal import SignalTrack
 
         check_windows(windows, "windows")
         if not hasattr(genome, "one_hot"):

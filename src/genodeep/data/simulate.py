@@ -26,6 +26,10 @@ import numpy as np
 import torch
 
 from genodeep._validate import check_positive
+from genodeep.data.multimodal import MultimodalDataset
+from genodeep.io.graph import graph_from_edges
+from genodeep.seq.encode import one_hot
+from genodeep.seq.simulate import simulate_motif_presence
 
 __all__ = [
     "MultimodalSimulation",
@@ -87,7 +91,6 @@ class MultimodalSimulation:
 
     def dataset(self, *, track: bool = True, features: bool = True):
         """A :class:`genodeep.data.multimodal.MultimodalDataset` with the chosen inputs."""
-        from genodeep.data.multimodal import MultimodalDataset
 
         return MultimodalDataset(
             self.X,
@@ -99,8 +102,6 @@ class MultimodalSimulation:
 
 def _motif_pwm(motif: str | np.ndarray) -> np.ndarray:
     if isinstance(motif, str):
-        from genodeep.seq.encode import one_hot
-
         if not motif or any(c not in "ACGTacgt" for c in motif):
             raise ValueError(
                 f"motif must be a string of A, C, G, T or a (4, w) matrix, got {motif!r}"
@@ -162,8 +163,6 @@ def simulate_multimodal(
         ``X`` (N, 4, L) int8, ``track`` (N, 1, L // bin_size), ``features`` (N, F) or None,
         ``y`` (N, 1), and the hidden ``motif``/``open`` indicators.
     """
-    from genodeep.seq.encode import one_hot
-    from genodeep.seq.simulate import simulate_motif_presence
 
     for name, p in (("p_motif", p_motif), ("p_open", p_open)):
         if not 0.0 <= float(p) <= 1.0:
@@ -270,7 +269,6 @@ def simulate_graph_labels(
     GraphSimulation
         ``graph``, ``features`` (n, F), ``y`` (n, 1), ``hidden`` (n,).
     """
-    from genodeep.io.graph import graph_from_edges
 
     check_positive("n_nodes", n_nodes)
     check_positive("avg_degree", avg_degree)

@@ -24,7 +24,9 @@ from typing import Literal
 
 import numpy as np
 
+from genodeep._progress import log
 from genodeep._validate import check_choice, check_positive
+from genodeep.seq import encode, kmer_counts
 
 Kind = Literal["binary", "regression"]
 
@@ -100,8 +102,6 @@ def _codes(seqs) -> np.ndarray:
     if isinstance(seqs, str):
         seqs = [seqs]
     if isinstance(seqs, (list, tuple)) and seqs and isinstance(seqs[0], str):
-        from genodeep.seq import encode
-
         return encode(list(seqs))
     if isinstance(seqs, torch.Tensor):
         seqs = seqs.detach().cpu().numpy()
@@ -223,7 +223,6 @@ def kmer_features(
     -------
     features : np.ndarray float32, shape (N, n_features)
     """
-    from genodeep.seq import kmer_counts
 
     if not 1 <= int(k) <= 8:
         raise ValueError(f"k must be between 1 and 8, got {k}")
@@ -342,8 +341,6 @@ def fit_baselines(
         One entry per baseline, in the order requested.
     """
     from threadpoolctl import threadpool_limits
-
-    from genodeep._progress import log
 
     check_choice("kind", kind, ("binary", "regression"))
     models = tuple(DEFAULT_BASELINES[kind] if models is None else models)

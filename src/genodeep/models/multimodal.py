@@ -44,6 +44,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from genodeep._progress import progress
 from genodeep._validate import check_choice, check_positive
 from genodeep.models.base import SequenceModel, _conv_layers, _dense_layers, _int_list, _prob_list
 from genodeep.nn.layers import Activation, GlobalPool, conv_geometry, make_activation, same_padding
@@ -460,7 +461,6 @@ def sequence_attributions(
     -------
     torch.Tensor, shape (N, 4, L) for ``over="sequence"``, (N, C_t, L_t) for ``over="track"``
     """
-    from genodeep._progress import progress
 
     check_choice("over", over, ("sequence", "track"))
     if over == "track" and track is None:

@@ -31,8 +31,9 @@ from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 from genodeep._batching import batched_apply
 from genodeep._device import model_on, resolve_device
 from genodeep._io_utils import atomic_write
-from genodeep._progress import is_quiet, progress
+from genodeep._progress import is_quiet, log, progress
 from genodeep._validate import check_positive
+from genodeep.train.lightning import METRIC_MODES, GenodeepTask, metric_mode
 
 __all__ = ["FitResult", "fit", "predict_dataset", "make_dataloader", "as_dataset", "ACTIVATIONS"]
 
@@ -249,7 +250,6 @@ def make_dataloader(
 
 # ---------------------------------------------------------------------------------------- fit
 def _monitor_for(early_stopping: str | None, has_valid: bool) -> str:
-    from genodeep.train.lightning import METRIC_MODES
 
     name = early_stopping or "valid_loss"
     if not name.startswith(("valid_", "train_")):
@@ -423,8 +423,6 @@ def fit(
     """
     import lightning as L
 
-    from genodeep.train.lightning import GenodeepTask, metric_mode
-
     check_positive("max_epochs", max_epochs)
     check_positive("batch_size", batch_size)
     check_positive("patience", patience, allow_zero=True)
@@ -506,8 +504,6 @@ def _run(
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
-
-    from genodeep._progress import log
 
     world = _world_size(devices, num_nodes, strategy, accelerator)
     distributed = world > 1
@@ -690,8 +686,6 @@ def _predict_loader(m, dataset, batch_size, dev, dtype, num_workers, verbose):
         if isinstance(batch, Tensor):
             X, y = batch, None
         else:
-            from genodeep.train.lightning import GenodeepTask
-
             X, y, _ = GenodeepTask.unpack_batch(batch)
         if isinstance(X, (tuple, list)):
             inputs = [x.to(dev).float() for x in X]

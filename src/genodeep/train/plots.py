@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from genodeep._io_utils import atomic_path, atomic_write
+from genodeep.train.metrics import _prepare, auprc, auroc
 
 __all__ = [
     "plot_training_curves",
@@ -93,8 +94,6 @@ def plot_training_curves(
 
 def _curves(kind: str, y_true, y_score, task_names, mask):
     from sklearn.metrics import precision_recall_curve, roc_curve
-
-    from genodeep.train.metrics import _prepare, auprc, auroc
 
     yt, ys, keep = _prepare(y_true, y_score, mask)
     n_tasks = yt.shape[1]

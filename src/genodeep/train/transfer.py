@@ -40,7 +40,10 @@ import torch
 from torch import nn
 
 from genodeep._validate import check_choice, check_positive
+from genodeep.models.gcn import GCNLayer
+from genodeep.train.fit import fit
 from genodeep.train.lightning import OPTIMIZERS, GenodeepTask, metric_mode
+from genodeep.zoo.resolve import load
 
 __all__ = [
     "load_pretrained",
@@ -87,10 +90,6 @@ def load_pretrained(
     if isinstance(source, nn.Module):
         model = source
     elif isinstance(source, (str, os.PathLike)):
-        from genodeep.zoo.package import load
-
-        if (Path(source) / "model" / "config.json").exists():  # a run folder
-            source = Path(source) / "model"
         model = load(source).model
     else:
         raise TypeError(f"source must be a model or a package path, got {type(source).__name__}")
@@ -123,7 +122,6 @@ def _read_state(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
 
 def _out_size(module: nn.Module) -> int | None:
-    from genodeep.models.gcn import GCNLayer
 
     if isinstance(module, nn.Linear):
         return module.out_features
@@ -185,7 +183,6 @@ def output_layers(model: nn.Module) -> list[str]:
 
 
 def _new_layer(old: nn.Module, n_out: int) -> nn.Module:
-    from genodeep.models.gcn import GCNLayer
 
     if isinstance(old, nn.Linear):
         new = nn.Linear(old.in_features, n_out, bias=old.bias is not None)
@@ -572,7 +569,6 @@ def fine_tune(
     -------
     FitResult
     """
-    from genodeep.train.fit import fit
 
     task_kwargs = {k: fit_kwargs.pop(k) for k in _TASK_ARGS if k in fit_kwargs}
     task = TransferTask(

@@ -273,13 +273,15 @@ def predict_file(
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
     verbose: bool = False,
+    zoo_root: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Predict with a saved model for the sequences of a FASTA file or the BED intervals of a genome.
 
     Parameters
     ----------
-    model : path or SequenceModel
-        A run folder / model folder written by ``genodeep train`` (or a model; then outputs are raw).
+    model : path, zoo name or nn.Module
+        Anything :func:`genodeep.zoo.load` resolves (run folder, package folder or archive, zoo model
+        name; checksums verified), or a model (then outputs are raw).
     fasta : path, optional
         Sequences of the model's input length (or any length for length-agnostic models).
     bed, genome : paths, optional
@@ -295,6 +297,8 @@ def predict_file(
         Task written to bigWig.
     batch_size, device, dtype, verbose
         Batched forward options.
+    zoo_root : path, optional
+        The zoo folder where a model name is looked up.
 
     Returns
     -------
@@ -310,7 +314,7 @@ def predict_file(
     if isinstance(model, torch.nn.Module):
         net, spec = model, {}
     else:
-        pkg = load(model)
+        pkg = load(model, root=zoo_root)
         net, spec = pkg.model, pkg.data_spec
     length = getattr(net, "input_length", None) or spec.get("sequence_length")
     task_names = list(

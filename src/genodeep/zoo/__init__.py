@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from genodeep.zoo.export import EXPORT_FORMATS, export_onnx, export_torchscript
 from genodeep.zoo.mirror import MirrorError
-from genodeep.zoo.package import Package, load, save_package, verify_package
-from genodeep.zoo.registry import add, get, info, list_models, predict, remove, verify, zoo_dir
+from genodeep.zoo.package import Package, save_package, verify_package
+from genodeep.zoo.registry import add, get, info, list_models, remove, verify, zoo_dir
 from genodeep.zoo.remote import (
     add_mirror,
     list_mirrors,
@@ -17,6 +17,7 @@ from genodeep.zoo.remote import (
     remove_mirror,
     search,
 )
+from genodeep.zoo.resolve import load
 
 __all__ = [
     "Package",
@@ -27,7 +28,6 @@ __all__ = [
     "get",
     "info",
     "list_models",
-    "predict",
     "remove",
     "verify",
     "zoo_dir",

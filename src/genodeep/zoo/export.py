@@ -32,9 +32,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from genodeep._device import model_on
 from genodeep._io_utils import atomic_path
 from genodeep._progress import log
+from genodeep._validate import check_positive, require
 from genodeep._version import __version__
+from genodeep.zoo.package import Package
+from genodeep.zoo.resolve import load
 
 __all__ = ["export_onnx", "export_torchscript", "EXPORT_FORMATS"]
 
@@ -43,13 +47,9 @@ INPUT_NAME = "X"
 
 def _model_and_spec(model_or_package: Any) -> tuple[nn.Module, dict[str, Any]]:
     """The module and its data spec from a model, a :class:`~genodeep.zoo.Package` or a package path."""
-    from genodeep.zoo.package import Package, load
 
     if isinstance(model_or_package, (str, os.PathLike)):
-        path = Path(model_or_package)
-        if (path / "model" / "config.json").exists():  # a run folder written by genodeep train
-            path = path / "model"
-        model_or_package = load(path)
+        model_or_package = load(model_or_package)
     if isinstance(model_or_package, Package):
         return model_or_package.model, dict(model_or_package.data_spec or {})
     if isinstance(model_or_package, nn.Module):
@@ -132,7 +132,6 @@ def _description(model: nn.Module, spec: dict[str, Any], length: int, names: lis
 
 def _cpu_eval(model: nn.Module):
     """Context: the model on the CPU in eval mode (device and mode restored afterwards)."""
-    from genodeep._device import model_on
 
     return model_on(model, torch.device("cpu"))
 
@@ -204,7 +203,6 @@ def export_onnx(
     ImportError
         onnx is not installed (``pip install 'genodeep[export]'``).
     """
-    from genodeep._validate import check_positive, require
 
     onnx = require("onnx", "export")
     check_positive("opset", opset)

@@ -16,6 +16,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from genodeep._progress import progress
 from genodeep._validate import InputFileError
 from genodeep._version import __version__
 
@@ -125,7 +126,6 @@ def download(
     str
         Hex sha256 of the downloaded bytes.
     """
-    from genodeep._progress import progress
 
     h = hashlib.sha256()
     n = 0

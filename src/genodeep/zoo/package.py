@@ -292,7 +292,7 @@ def _resolve_class(class_path: str):
     return cls
 
 
-def load(path: str | os.PathLike, *, verify: bool = True) -> Package:
+def load_package(path: str | os.PathLike, *, verify: bool = True) -> Package:
     """Load a model package (folder, ``.tar.gz`` or run folder) and rebuild its model. No pickle.
 
     Parameters
@@ -309,7 +309,7 @@ def load(path: str | os.PathLike, *, verify: bool = True) -> Package:
         raise FileNotFoundError(f"model package not found: {path}")
     if path.is_file():
         with tempfile.TemporaryDirectory() as tmp:
-            pkg = load(extract_archive(path, tmp), verify=verify)
+            pkg = load_package(extract_archive(path, tmp), verify=verify)
             pkg.path = path
             return pkg
     path = package_dir(path)

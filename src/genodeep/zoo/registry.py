@@ -17,7 +17,7 @@ import pandas as pd
 
 from genodeep._io_utils import atomic_write
 from genodeep._validate import InputFileError
-from genodeep.zoo.package import Package, extract_archive, load, package_dir, verify_package
+from genodeep.zoo.package import Package, extract_archive, load_package, package_dir, verify_package
 
 _INDEX = "index.json"
 
@@ -116,7 +116,7 @@ def install(
     _check_name(name)
     root = zoo_dir(root)
     folder = Path(folder)
-    load(folder)  # per-file checksums, then the model must rebuild in this genodeep version
+    load_package(folder)  # per-file checksums, then the model must rebuild in this genodeep version
     index = _read_index(root)
     dest = root / name
     if (name in index or dest.exists()) and not overwrite:
@@ -178,7 +178,7 @@ def verify(name: str, *, root=None) -> None:
 def get(name: str, *, root=None) -> Package:
     """Verify and load a zoo model."""
     verify(name, root=root)
-    return load(zoo_dir(root) / name)
+    return load_package(zoo_dir(root) / name)
 
 
 def list_models(*, root=None) -> pd.DataFrame:
@@ -217,41 +217,3 @@ def info(name: str, *, root=None) -> str:
         if entry.get("sha256"):
             lines.append(f"- archive sha256: `{entry['sha256']}`")
     return "\n".join(lines) + "\n"
-
-
-def predict(
-    name: str,
-    *,
-    fasta: str | os.PathLike | None = None,
-    bed: str | os.PathLike | None = None,
-    genome: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    task: str | None = None,
-    root=None,
-    batch_size: int = 256,
-    device=None,
-    verbose: bool = False,
-) -> pd.DataFrame:
-    """Verify a zoo model, then predict for a FASTA file or BED intervals of a genome.
-
-    Parameters are those of :func:`genodeep.workflows.predict.predict_file`; ``root`` is the zoo folder.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Identifier columns (``name`` or ``chrom, start, end``) and one column per task.
-    """
-    from genodeep.workflows.predict import predict_file
-
-    verify(name, root=root)
-    return predict_file(
-        zoo_dir(root) / name,
-        fasta=fasta,
-        bed=bed,
-        genome=genome,
-        out=out,
-        task=task,
-        batch_size=batch_size,
-        device=device,
-        verbose=verbose,
-    )
