@@ -6,7 +6,7 @@ takes <= 1.0x the time of scvi-tools' ``SCVI`` on the same matrix with matching 
 no validation split, no early stopping).
 
 Both sides train a fresh model for ``EPOCHS`` epochs through Lightning (genodeep: ``genodeep.train.fit``
-via :func:`genodeep.sc.models.fit_last_epoch`; scvi-tools: ``SCVI.train``); the time per epoch is the
+via :func:`genodeep.sc.training.fit_last_epoch`; scvi-tools: ``SCVI.train``); the time per epoch is the
 whole call divided by ``EPOCHS`` (set-up included on both sides), timed alternately A B A B.
 
 Matrices: the shipped pbmc68k counts (700 cells x 765 genes) and a splatter-like simulated matrix
@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import QUICK, compare, print_timings, result, size, write_results  # noqa: E402
 
-from genodeep.sc.models import CountDataset, fit_last_epoch  # noqa: E402
+from genodeep.sc.models import CountDataset
 from genodeep.sc.simulate import simulate_counts  # noqa: E402
+from genodeep.sc.training import fit_last_epoch  # noqa: E402
 from genodeep.sc.vae import CountVAE  # noqa: E402
 
 EPOCHS = size(10, 2)

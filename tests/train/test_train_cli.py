@@ -176,7 +176,7 @@ def test_genome_loader_splits_by_region_and_subsamples_negatives(tmp_path, rng):
     fa, bed = _genome(tmp_path, rng)
     kw = dict(beds={"site": str(bed)}, width=100, stride=50, valid="chrA:4500-6000", test="chrB")
     full = load_genome_data(fa, **kw)
-    assert full.task_names == ["site"] and full.kind == "binary" and full.length == 100
+    assert full.task_names == ["site"] and full.kind == "binary" and full.input_length == 100
     assert set(full.test.ids["chrom"]) == {"chrB"}
     v = full.valid.ids
     assert (v["chrom"] == "chrA").all() and (v["start"] >= 4500).all() and (v["end"] <= 6000).all()
@@ -213,7 +213,7 @@ def test_fasta_loader_reads_header_labels_and_splits(tmp_path, rng):
         )
     )
     d = load_fasta_data(fa, valid_fraction=0.2, test_fraction=0.2, random_state=0)
-    assert d.kind == "binary" and d.length == 30 and len(d.task_names) == 2
+    assert d.kind == "binary" and d.input_length == 30 and len(d.task_names) == 2
     assert len(d.train) + len(d.valid) + len(d.test) == 50
     assert len(d.test) == 10 and len(d.valid) == 10
     names = pd.concat([d.train.ids, d.valid.ids, d.test.ids])["name"]

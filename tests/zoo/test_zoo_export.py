@@ -79,7 +79,7 @@ def test_torchscript_matches_torch(tmp_path, name):
     loaded = torch.jit.load(str(path), _extra_files=extra)
     desc = json.loads(extra["genodeep.json"])
     assert desc["kwargs"] == model.config
-    assert desc["data_spec"]["sequence_length"] == L
+    assert desc["data_spec"]["input_length"] == L
     X = _one_hot(4, seed=7)
     with torch.no_grad():
         for g, w in zip(_outputs(loaded(X)), _outputs(model(X))):

@@ -93,7 +93,7 @@ def test_predict_refuses_altered_model(tmp_path, zoo_root):
 def test_info_shows_spec_metrics_checksums(zoo_root, capsys):
     assert main(["zoo", "--root", str(zoo_root), "info", "toy"]) == 0
     text = capsys.readouterr().out
-    assert "task_names: `['ctcf', 'suhw']`" in text and "sequence_length: `30`" in text
+    assert "task_names: `['ctcf', 'suhw']`" in text and "input_length: `30`" in text
     assert "auroc: 0.875" in text
     sums = (zoo_root / "toy" / "checksums.sha256").read_text().split()
     assert f"- weights.safetensors: `{sums[sums.index('weights.safetensors') - 1]}`" in text

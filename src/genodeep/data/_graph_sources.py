@@ -57,7 +57,7 @@ def _graph_bundle(
         **split,
         task_names=list(task_names),
         kind=kind,
-        length=None,
+        input_length=None,
         input_kind=input_kind,
         inputs=("features",),
         model_args=model_args,

@@ -107,7 +107,7 @@ def load_simulated_data(
     }
     if verbose:
         log(f"simulated {simulate}: " + ", ".join(f"{k} {len(v)}" for k, v in splits.items()))
-    return DataBundle(**splits, task_names=task_names, kind="binary", length=int(X.shape[-1]))
+    return DataBundle(**splits, task_names=task_names, kind="binary", input_length=int(X.shape[-1]))
 
 
 def check_wrapped_kwargs(func: Callable, kwargs: Mapping[str, Any], what: str, reserved) -> None:
@@ -176,7 +176,7 @@ def load_simulated_multimodal_data(
         **splits,
         task_names=["bound"],
         kind="binary",
-        length=int(sim.X.shape[-1]),
+        input_length=int(sim.X.shape[-1]),
         input_kind="multimodal" if len(parts) > 1 else "sequence",
         inputs=tuple(names),
         model_args=model_args,

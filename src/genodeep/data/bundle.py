@@ -72,7 +72,7 @@ class DataBundle:
         ``T`` names, one per label column.
     kind : {"binary", "regression"}
         Label type: decides the default loss, the metrics and the baselines.
-    length : int or None
+    input_length : int or None
         Sequence length ``L`` (None for graph data).
     genome : str, optional
         Genome FASTA the windows come from (genome data only).
@@ -91,7 +91,7 @@ class DataBundle:
     test: Split
     task_names: list[str]
     kind: Kind
-    length: int | None
+    input_length: int | None
     genome: str | None = None
     input_kind: str = "sequence"
     inputs: tuple[str, ...] = ("sequence",)

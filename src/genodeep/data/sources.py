@@ -269,7 +269,7 @@ def load_genome_data(
         **splits,
         task_names=task_names,
         kind=kind,
-        length=int(width),
+        input_length=int(width),
         genome=os.fspath(genome),
         input_kind="multimodal" if len(inputs) > 1 else "sequence",
         inputs=inputs,
@@ -348,7 +348,7 @@ def load_fasta_data(
         kind = infer_kind(np.concatenate([s.y for s in splits.values()]))
     if verbose:
         log("fasta: " + ", ".join(f"{k} {len(v)}" for k, v in splits.items()))
-    return DataBundle(**splits, task_names=list(task_names), kind=kind, length=lengths.pop())
+    return DataBundle(**splits, task_names=list(task_names), kind=kind, input_length=lengths.pop())
 
 
 def _read_fasta_labelled(reader: Callable, path, labels):

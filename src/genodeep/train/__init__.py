@@ -7,7 +7,8 @@
     y_true, y_prob = predict_dataset(result.model, (X_test, y_test), activation="sigmoid")
     table = evaluate_predictions(y_true, y_prob, kind="binary", task_names=names)
 
-Names are imported lazily, so ``from genodeep.train.losses import nb_log_prob`` does not load Lightning.
+Names are imported lazily, so ``from genodeep.train.losses import get_loss`` does not load Lightning.
+The NB/ZINB/Poisson log-likelihoods live in :mod:`genodeep.nn.distributions`.
 """
 
 from __future__ import annotations
@@ -33,9 +34,6 @@ _NAMES = {
     "LOSSES": "genodeep.train.losses",
     "get_loss": "genodeep.train.losses",
     "masked_mean": "genodeep.train.losses",
-    "nb_log_prob": "genodeep.train.losses",
-    "zinb_log_prob": "genodeep.train.losses",
-    "poisson_log_prob": "genodeep.train.losses",
     "multinomial_log_prob": "genodeep.train.losses",
     # metrics
     "evaluate_predictions": "genodeep.train.metrics",

@@ -156,7 +156,7 @@ def model_for_data(section: Mapping[str, Any], data: DataBundle, *, random_state
         model = build_model_from_config(
             section,
             n_tasks=len(data.task_names),
-            input_length=data.length,
+            input_length=data.input_length,
             data_args=data.model_args,
             input_kind=data.input_kind,
         )
@@ -178,7 +178,7 @@ def model_for_data(section: Mapping[str, Any], data: DataBundle, *, random_state
     graph = data.model_args.get("graph")
     if graph is not None and callable(getattr(model, "set_graph", None)):
         model.set_graph(graph)
-    old = list(load(section["pretrained"]).data_spec.get("task_names") or [])
+    old = list(load(section["pretrained"]).spec.task_names)
     if head == "keep" and model.n_tasks != len(data.task_names):
         raise ValueError(
             f"head: keep trains the pretrained model's {model.n_tasks} task(s) but the data has "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,6 +26,7 @@ from genodeep.data.sources import build_data
 from genodeep.io import Genome, read_bed, read_fasta
 from genodeep.io.interval_bigwig import write_interval_bigwig
 from genodeep.models.baselines import fit_baselines
+from genodeep.models.spec import LINKS, ModelSpec, link_for
 from genodeep.seq import one_hot
 from genodeep.workflows.config import load_config
 from genodeep.workflows.tables import markdown_table, metrics_table, summary_table, write_metrics
@@ -36,15 +37,6 @@ def default_loss(kind: Kind) -> str:
     return "bce" if kind == "binary" else "mse"
 
 
-def output_transform(kind: Kind, loss: str | None) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Map raw model outputs to predictions: sigmoid for binary logits, exp for a Poisson log-rate."""
-    if kind == "binary":
-        return torch.sigmoid
-    if loss is not None and str(loss).lower().startswith("poisson"):
-        return torch.exp
-    return lambda t: t
-
-
 def predict_outputs(
     model: torch.nn.Module,
     X: torch.Tensor | Sequence[torch.Tensor],
@@ -52,6 +44,7 @@ def predict_outputs(
     rows: np.ndarray | None = None,
     kind: Kind = "binary",
     loss: str | None = None,
+    link: str | None = None,
     batch_size: int = 256,
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
@@ -66,6 +59,9 @@ def predict_outputs(
     rows : np.ndarray int, optional
         Graph node tasks: the whole graph is one forward pass, and these rows of its output are
         returned.
+    kind, loss, link
+        The link from raw outputs to predictions (:data:`genodeep.models.spec.LINKS`): ``link``, or the
+        one :func:`~genodeep.models.spec.link_for` gives ``kind`` and ``loss`` (sigmoid for binary).
 
     Models with a (profile, counts) output are scored by their counts head; models with a
     per-position output ``(N, T, L_out)`` by its mean over positions.
@@ -84,7 +80,7 @@ def predict_outputs(
         out = out[-1]
     if out.ndim == 3:
         out = out.mean(dim=-1)
-    return output_transform(kind, loss)(out.float()).numpy().astype(np.float32)
+    return LINKS[link or link_for(kind, loss)](out.float()).numpy().astype(np.float32)
 
 
 @torch.no_grad()
@@ -201,29 +197,26 @@ def evaluate_run(
             raise FileNotFoundError(f"{run} has no config.yaml; pass config= (--data CONFIG)")
     cfg = load_config(config)
     pkg = load(run)
-    spec = pkg.data_spec
+    spec = pkg.spec
     data = build_data(cfg["data"], verbose=verbose)
-    trained_tasks = spec.get("task_names")
-    if trained_tasks and list(trained_tasks) != list(data.task_names):
+    if spec.task_names and list(spec.task_names) != list(data.task_names):
         raise ValueError(
-            f"the model predicts tasks {trained_tasks} but the data has {data.task_names}; evaluate with "
-            "data of the same tasks"
+            f"the model predicts tasks {spec.task_names} but the data has {data.task_names}; evaluate "
+            "with data of the same tasks"
         )
-    if spec.get("sequence_length") and int(spec["sequence_length"]) != data.length:
+    if spec.input_length and spec.input_length != data.input_length:
         if getattr(pkg.model, "input_length", None) is not None:
             raise ValueError(
-                f"the model reads {spec['sequence_length']} bp windows but the data has {data.length} bp"
+                f"the model reads {spec.input_length} bp windows but the data has {data.input_length} bp"
             )
     part = data.split(split)
-    name = spec.get("model_name") or cfg["model"]["name"]
-    kind = spec.get("kind", data.kind)
+    name = spec.model_name or cfg["model"]["name"]
     preds = {
         name: predict_outputs(
             pkg.model,
             part.X,
             rows=part.rows,
-            kind=kind,
-            loss=spec.get("loss"),
+            link=spec.link,
             batch_size=batch_size,
             device=device,
         )
@@ -311,20 +304,13 @@ def predict_file(
         )
     if bed is not None and genome is None:
         raise ValueError("bed= needs genome= (--genome FASTA) to read the window sequences")
-    if isinstance(model, torch.nn.Module):
-        net, spec = model, {}
+    if isinstance(model, torch.nn.Module):  # a bare model: raw outputs
+        net, spec = model, ModelSpec.from_dict({"kind": "regression"}, model)
     else:
         pkg = load(model, root=zoo_root)
-        net, spec = pkg.model, pkg.data_spec
-    length = getattr(net, "input_length", None) or spec.get("sequence_length")
-    task_names = list(
-        spec.get("task_names") or [f"task_{i}" for i in range(getattr(net, "n_tasks", 1))]
-    )
-    kind = spec.get("kind", "regression" if not spec else "binary")
-    if isinstance(model, torch.nn.Module):
-        transform_kind: Kind = "regression"
-    else:
-        transform_kind = kind
+        net, spec = pkg.model, pkg.spec
+    length = getattr(net, "input_length", None) or spec.input_length
+    task_names = list(spec.task_names)
     if fasta is not None:
         records = read_fasta(fasta)
         names = list(records)
@@ -358,8 +344,7 @@ def predict_file(
     y_hat = predict_outputs(
         net,
         X,
-        kind=transform_kind,
-        loss=spec.get("loss"),
+        link=spec.link,
         batch_size=batch_size,
         device=device,
         dtype=dtype,

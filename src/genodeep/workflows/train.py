@@ -37,6 +37,7 @@ from genodeep.data.bundle import (
     DataBundle,
 )
 from genodeep.data.sources import build_data
+from genodeep.models.spec import ModelSpec
 from genodeep.train.fit import fit
 from genodeep.train.plots import plot_pr_curves, plot_roc_curves, plot_training_curves
 from genodeep.train.transfer import fine_tune
@@ -62,7 +63,7 @@ def save_model(
     model: torch.nn.Module,
     path: str | os.PathLike,
     *,
-    data_spec: Mapping[str, Any] | None = None,
+    data_spec: ModelSpec | Mapping[str, Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
 ) -> Path:
     """Save a trained model as a package folder: ``weights.safetensors`` + ``config.json`` (+ spec).
@@ -73,8 +74,8 @@ def save_model(
         A model with a JSON-serialisable ``config`` of its constructor arguments.
     path : path
         Output folder (replaced if it exists).
-    data_spec : mapping, optional
-        ``sequence_length``, ``task_names``, ``kind``, ``genome`` ... what the model reads.
+    data_spec : ModelSpec or mapping, optional
+        What the model reads and predicts (see :class:`genodeep.models.spec.ModelSpec`).
     metadata : mapping, optional
         Training settings and metrics.
 
@@ -86,7 +87,7 @@ def save_model(
     return save_package(
         model,
         path,
-        data_spec=plain(dict(data_spec or {})),
+        data_spec=data_spec if isinstance(data_spec, ModelSpec) else plain(dict(data_spec or {})),
         metadata=plain(dict(metadata or {})),
         overwrite=True,
     )
@@ -298,16 +299,16 @@ def train_from_config(
         save_model(
             model,
             out_dir / "model",
-            data_spec={
-                "sequence_length": data.length,
-                "task_names": data.task_names,
-                "kind": data.kind,
-                "loss": training.get("loss"),
-                "genome": data.genome,
-                "model_name": name,
-                "input_kind": data.input_kind,
-                "inputs": list(data.inputs),
-            },
+            data_spec=ModelSpec(
+                input_kind=data.input_kind,
+                inputs=data.inputs,
+                input_length=data.input_length,
+                task_names=data.task_names,
+                kind=data.kind,
+                loss=training.get("loss"),
+                model_name=name,
+                genome=data.genome,
+            ),
             metadata={
                 "description": cfg.get("description", ""),
                 "training": training,

@@ -37,6 +37,7 @@ from genodeep._io_utils import atomic_path
 from genodeep._progress import log
 from genodeep._validate import check_positive, require
 from genodeep._version import __version__
+from genodeep.models.spec import ModelSpec
 from genodeep.zoo.package import Package
 from genodeep.zoo.resolve import load
 
@@ -45,22 +46,22 @@ __all__ = ["export_onnx", "export_torchscript", "EXPORT_FORMATS"]
 INPUT_NAME = "X"
 
 
-def _model_and_spec(model_or_package: Any) -> tuple[nn.Module, dict[str, Any]]:
-    """The module and its data spec from a model, a :class:`~genodeep.zoo.Package` or a package path."""
+def _model_and_spec(model_or_package: Any) -> tuple[nn.Module, ModelSpec | None]:
+    """The module and its spec from a model, a :class:`~genodeep.zoo.Package` or a package path."""
 
     if isinstance(model_or_package, (str, os.PathLike)):
         model_or_package = load(model_or_package)
     if isinstance(model_or_package, Package):
-        return model_or_package.model, dict(model_or_package.data_spec or {})
+        return model_or_package.model, model_or_package.spec
     if isinstance(model_or_package, nn.Module):
-        return model_or_package, {}
+        return model_or_package, None
     raise TypeError(
         "model_or_package must be an nn.Module, a genodeep.zoo.Package or the path of a package "
         f"(folder, .tar.gz or run folder); got {type(model_or_package).__name__}"
     )
 
 
-def _input_length(model: nn.Module, spec: dict[str, Any], input_length: int | None) -> int:
+def _input_length(model: nn.Module, spec: ModelSpec | None, input_length: int | None) -> int:
     """The sequence length to export for: the model's own, else ``input_length``, else the data spec's."""
     own = getattr(model, "input_length", None)
     if input_length is not None:
@@ -75,8 +76,8 @@ def _input_length(model: nn.Module, spec: dict[str, Any], input_length: int | No
         return input_length
     if own is not None:
         return int(own)
-    if spec.get("sequence_length"):
-        return int(spec["sequence_length"])
+    if spec is not None and spec.input_length:
+        return int(spec.input_length)
     raise ValueError(
         f"the input length of this {type(model).__name__} is unknown: it accepts any length and no "
         "data spec says which one it was trained on; pass input_length=L (CLI: --length L), e.g. "
@@ -117,13 +118,13 @@ def _as_outputs(out: Any) -> tuple[torch.Tensor, ...]:
     )
 
 
-def _description(model: nn.Module, spec: dict[str, Any], length: int, names: list[str]) -> dict:
+def _description(model: nn.Module, spec: ModelSpec | None, length: int, names: list[str]) -> dict:
 
     cls = type(model)
     return {
         "class": f"{cls.__module__}.{cls.__qualname__}",
         "kwargs": getattr(model, "config", {}),
-        "data_spec": {**spec, "sequence_length": length},
+        "data_spec": {**(spec.to_dict() if spec is not None else {}), "input_length": length},
         "input": f"{INPUT_NAME}: float32 (N, {_in_channels(model)}, {length}), one-hot A,C,G,T",
         "outputs": names,
         "genodeep_version": __version__,
@@ -175,7 +176,7 @@ def export_onnx(
         Output ``.onnx`` file, written atomically.
     input_length : int, optional
         Sequence length ``L`` of the exported graph. Default: the model's ``input_length``, else the
-        package's ``data_spec["sequence_length"]``; required for models that accept any length
+        package's spec ``input_length``; required for models that accept any length
         (DeepBind, BPNet, RNN) when neither is known.
     opset : int
         ONNX opset version.

@@ -32,8 +32,10 @@ import torch
 from genodeep._io_utils import atomic_path
 from genodeep._validate import InputFileError
 from genodeep._version import __version__
+from genodeep.models.spec import ModelSpec
 
-FORMAT_VERSION = 1
+#: 2: data_spec.json holds a ModelSpec (``input_length`` was ``sequence_length`` in format 1)
+FORMAT_VERSION = 2
 _FILES = ("config.json", "weights.safetensors", "data_spec.json", "metadata.json", "README.md")
 _CHECKSUMS = "checksums.sha256"
 
@@ -47,7 +49,8 @@ class Package:
     model : torch.nn.Module
         The rebuilt model in eval mode, on the CPU.
     data_spec : dict
-        What the model reads (``sequence_length``, ``alphabet``, ``task_names``, ``genome``, ...).
+        ``spec`` as saved in ``data_spec.json`` (``input_length``, ``alphabet``, ``task_names``, ``kind``,
+        ``link``, ``genome``, ...).
     metadata : dict
         Training settings, metrics and provenance.
     path : Path
@@ -60,12 +63,13 @@ class Package:
     path: Path | None = None
 
     @property
+    def spec(self) -> ModelSpec:
+        """What the model reads and predicts (:class:`~genodeep.models.spec.ModelSpec`)."""
+        return ModelSpec.from_dict(self.data_spec, self.model)
+
+    @property
     def task_names(self) -> list[str]:
-        n = getattr(self.model, "n_tasks", None)
-        names = self.data_spec.get("task_names")
-        if names:
-            return list(names)
-        return [f"task_{i}" for i in range(n or 1)]
+        return list(self.spec.task_names)
 
 
 def _class_path(model: torch.nn.Module) -> str:
@@ -120,7 +124,7 @@ def save_package(
     model: torch.nn.Module,
     path: str | os.PathLike,
     *,
-    data_spec: dict[str, Any] | None = None,
+    data_spec: ModelSpec | dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
     name: str | None = None,
     overwrite: bool = False,
@@ -133,9 +137,11 @@ def save_package(
         A genodeep model with a ``config`` dict of its constructor arguments.
     path : path
         Output folder, or archive path ending in ``.tar.gz``. Written atomically.
-    data_spec : dict, optional
-        ``sequence_length``, ``alphabet`` ("ACGT"), ``task_names``, ``genome``, ``kind``
-        ("binary"/"regression"/"profile") and any preprocessing a user must repeat.
+    data_spec : ModelSpec or dict, optional
+        What the model reads and predicts: a :class:`~genodeep.models.spec.ModelSpec`, or a mapping of
+        its fields (``input_length``, ``task_names``, ``kind``, ``link``, ``genome`` ...; other keys are
+        kept as they are). Fields the mapping leaves out come from the model (``input_length``,
+        ``n_tasks``) or the defaults (alphabet ``ACGT``, link from the kind and loss).
     metadata : dict, optional
         Free-form JSON-serialisable training settings, metrics, description.
     name : str, optional
@@ -156,8 +162,8 @@ def save_package(
         raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
     class_path = _class_path(model)
     config = {"class": class_path, "kwargs": _model_config(model)}
-    data_spec = dict(data_spec or {})
-    data_spec.setdefault("alphabet", "ACGT")
+    spec = data_spec if isinstance(data_spec, ModelSpec) else ModelSpec.from_dict(data_spec, model)
+    data_spec = spec.to_dict()
     meta = dict(metadata or {})
     meta.update(
         format_version=FORMAT_VERSION,
@@ -268,7 +274,8 @@ def verify_package(path: str | os.PathLike) -> dict[str, str]:
 
 
 def _upgrade(config: dict, meta: dict) -> tuple[dict, dict]:
-    """Bring older package formats to the current one (format 1 is the first)."""
+    """Bring older package formats to the current one. Format 1 differs only in its data spec's key
+    names, which :meth:`ModelSpec.from_dict` reads (``sequence_length`` -> ``input_length``)."""
     version = meta.get("format_version", 1)
     if version > FORMAT_VERSION:
         raise ValueError(
@@ -332,4 +339,5 @@ def load_package(path: str | os.PathLike, *, verify: bool = True) -> Package:
             f"weights do not fit {config['class']} ({err})", path=path / "weights.safetensors"
         ) from err
     model.eval()
-    return Package(model=model, data_spec=data_spec, metadata=meta, path=path)
+    spec = ModelSpec.from_dict(data_spec, model).to_dict()
+    return Package(model=model, data_spec=spec, metadata=meta, path=path)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from genodeep._io_utils import atomic_write
 from genodeep._validate import InputFileError
+from genodeep.models.spec import ModelSpec
 from genodeep.zoo.package import Package, extract_archive, load_package, package_dir, verify_package
 
 _INDEX = "index.json"
@@ -182,24 +183,24 @@ def get(name: str, *, root=None) -> Package:
 
 
 def list_models(*, root=None) -> pd.DataFrame:
-    """A table of the zoo's models: name, kind, tasks, sequence length, created, description."""
+    """A table of the zoo's models: name, kind, tasks, input length, created, description."""
     root = zoo_dir(root)
     rows = []
     for name, entry in sorted(_read_index(root).items()):
         spec_path = root / name / "data_spec.json"
-        spec = json.loads(spec_path.read_text()) if spec_path.exists() else {}
+        spec = ModelSpec.from_dict(json.loads(spec_path.read_text()) if spec_path.exists() else {})
         rows.append(
             {
                 "name": name,
-                "kind": spec.get("kind", ""),
-                "tasks": len(spec.get("task_names", []) or []),
-                "sequence_length": spec.get("sequence_length", ""),
+                "kind": spec.kind,
+                "tasks": len(spec.task_names),
+                "input_length": spec.input_length or "",
                 "created": entry.get("created", ""),
                 "description": entry.get("description", ""),
             }
         )
     return pd.DataFrame(
-        rows, columns=["name", "kind", "tasks", "sequence_length", "created", "description"]
+        rows, columns=["name", "kind", "tasks", "input_length", "created", "description"]
     )
 
 

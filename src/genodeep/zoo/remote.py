@@ -8,7 +8,7 @@ index format (one entry per model: ``checksums``, ``created``, ``description``) 
     file name of the package archive beside ``index.json``
 ``size``, ``sha256``
     bytes and sha256 of that archive, checked before anything is extracted
-``kind``, ``task_names``, ``sequence_length``
+``kind``, ``task_names``, ``input_length``
     from the data spec, so that :func:`search` shows them without downloading a package
 
 :func:`publish` writes such a folder (serve it with ``python -m http.server``, any web server, or use
@@ -32,6 +32,7 @@ import pandas as pd
 from genodeep._io_utils import atomic_path, atomic_write
 from genodeep._progress import log
 from genodeep._validate import InputFileError, near_matches
+from genodeep.models.spec import ModelSpec
 from genodeep.zoo import mirror as _net
 from genodeep.zoo.package import _CHECKSUMS, _FILES, _sha256, extract_archive, verify_package
 from genodeep.zoo.registry import (
@@ -47,7 +48,7 @@ ENV_VAR = "GENODEEP_ZOO_MIRRORS"
 _CONFIG = "config.json"
 _INDEX = "index.json"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_COLUMNS = ["name", "kind", "tasks", "sequence_length", "size", "description", "mirror"]
+_COLUMNS = ["name", "kind", "tasks", "input_length", "size", "description", "mirror"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -181,7 +182,7 @@ def search(
     Returns
     -------
     pandas.DataFrame
-        Columns ``name, kind, tasks, sequence_length, size, description, mirror``.
+        Columns ``name, kind, tasks, input_length, size, description, mirror``.
     """
     rows: list[dict] = []
     errors: list[Exception] = []
@@ -201,7 +202,7 @@ def search(
                     "name": name,
                     "kind": entry.get("kind", ""),
                     "tasks": len(entry.get("task_names") or []),
-                    "sequence_length": entry.get("sequence_length", ""),
+                    "input_length": entry.get("input_length", entry.get("sequence_length", "")),
                     "size": entry.get("size", ""),
                     "description": entry.get("description", ""),
                     "mirror": url,
@@ -370,15 +371,15 @@ def publish(name: str, *, to: str | os.PathLike, root=None, overwrite: bool = Fa
         with tarfile.open(tmp, "w:gz") as tar:
             for f in (*_FILES, _CHECKSUMS):
                 tar.add(src / f, arcname=f"{name}/{f}")
-    spec = json.loads((src / "data_spec.json").read_text())
+    spec = ModelSpec.from_dict(json.loads((src / "data_spec.json").read_text()))
     index[name] = {
         **_read_index(root)[name],
         "archive": archive.name,
         "size": archive.stat().st_size,
         "sha256": _sha256(archive),
-        "kind": spec.get("kind", ""),
-        "task_names": list(spec.get("task_names") or []),
-        "sequence_length": spec.get("sequence_length"),
+        "kind": spec.kind,
+        "task_names": list(spec.task_names),
+        "input_length": spec.input_length,
     }
     index[name].pop("mirror", None)  # where the local copy came from is not part of this mirror
     _write_index(to, index)
