@@ -21,6 +21,7 @@ import torch
 
 from genodeep._io_utils import open_text
 from genodeep._validate import InputFileError, check_choice, check_positive
+from genodeep.data.augment import AugmentRng, random_shifts, rc_flip
 from genodeep.data.intervals import check_windows, window_width
 from genodeep.data.labels import labels_from_table
 from genodeep.io.fasta import read_fasta
@@ -28,34 +29,6 @@ from genodeep.io.signal import SignalTrack
 from genodeep.seq import one_hot
 
 __all__ = ["GenomeDataset", "SequenceDataset", "read_fasta_dataset"]
-
-
-class _WorkerRng:
-    """A numpy Generator that is reseeded in each DataLoader worker (and each epoch's workers).
-
-    In the main process it is ``default_rng(random_state)``; in a worker it is seeded from the
-    dataset's entropy and the worker's torch seed, so workers draw different augmentations and a
-    run is reproducible under ``torch.manual_seed`` and ``random_state``.
-    """
-
-    def __init__(self, random_state: object) -> None:
-        if isinstance(random_state, np.random.Generator):
-            self._entropy = int(random_state.integers(0, 2**63))
-        elif random_state is None:
-            self._entropy = int(np.random.SeedSequence().entropy % 2**63)
-        else:
-            self._entropy = int(random_state)
-        self._owner: object = None
-        self._gen: np.random.Generator | None = None
-
-    def get(self) -> np.random.Generator:
-        info = torch.utils.data.get_worker_info()
-        owner = (os.getpid(), None if info is None else (info.id, info.seed))
-        if self._gen is None or owner != self._owner:
-            seed = self._entropy if info is None else [self._entropy, int(info.seed % 2**63)]
-            self._gen = np.random.default_rng(seed)
-            self._owner = owner
-        return self._gen
 
 
 def _as_float_tensor(values: object, argument: str) -> torch.Tensor:
@@ -174,7 +147,7 @@ class GenomeDataset(torch.utils.data.Dataset):
                 raise ValueError(f"bin_size={bin_size} must divide the window width {self.length}")
         self.bin_size = int(bin_size)
         self.agg = agg
-        self._rng = _WorkerRng(random_state)
+        self._rng = AugmentRng(random_state)
 
     def __len__(self) -> int:
         return len(self._starts)
@@ -208,7 +181,7 @@ class GenomeDataset(torch.utils.data.Dataset):
         starts = self._starts[idx]
         rng = self._rng.get() if (self.max_shift or self.rc_augment) else None
         if self.max_shift:
-            starts = starts + rng.integers(-self.max_shift, self.max_shift + 1, size=b)
+            starts = starts + random_shifts(rng, b, self.max_shift)
         # int8 gather, flips and the float conversion in numpy: several times faster than in torch
         x = self.genome.one_hot(list(chroms), starts, self.length).numpy()
         if self.targets is not None:
@@ -228,13 +201,7 @@ class GenomeDataset(torch.utils.data.Dataset):
         else:
             y = torch.zeros((b, 0), dtype=torch.float32)
         if self.rc_augment:
-            flip = rng.random(b) < 0.5
-            if flip.any():
-                x = x.copy() if not x.flags.writeable else x
-                x[flip] = x[flip][:, ::-1, ::-1]
-                if y.ndim == 3:
-                    fl = torch.from_numpy(flip)
-                    y[fl] = y[fl].flip(2)
+            x, y = rc_flip(rng, x, y)
         return torch.from_numpy(x.astype(np.float32)), y
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -297,7 +264,7 @@ class SequenceDataset(torch.utils.data.Dataset):
                 )
             self.y = t
         self.rc_augment = bool(rc_augment)
-        self._rng = _WorkerRng(random_state)
+        self._rng = AugmentRng(random_state)
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
@@ -308,11 +275,7 @@ class SequenceDataset(torch.utils.data.Dataset):
         X = self.X[idx].to(torch.float32)
         y = self.y[idx].clone()
         if self.rc_augment:
-            flip = torch.from_numpy(self._rng.get().random(len(idx)) < 0.5)
-            if flip.any():
-                X[flip] = X[flip].flip((1, 2))
-                if y.ndim == 3:
-                    y[flip] = y[flip].flip(2)
+            X, y = rc_flip(self._rng.get(), X, y)
         return X, y
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 
 from genodeep._validate import check_choice, check_positive
+from genodeep.data.augment import AugmentRng, rc_flip
 from genodeep.data.intervals import check_windows, window_width
 from genodeep.io.signal import SignalTrack
 
@@ -60,32 +61,6 @@ def _check_rows(name: str, t: torch.Tensor, n: int, ndim: int, shape: str) -> No
         )
 
 
-class _Rng:
-    """numpy Generator reseeded per DataLoader worker (augmentation only)."""
-
-    def __init__(self, random_state: object) -> None:
-        self.seed = random_state
-        self._rng: np.random.Generator | None = None
-        self._worker: int | None = None
-
-    def get(self) -> np.random.Generator:
-        info = torch.utils.data.get_worker_info()
-        wid = None if info is None else info.id
-        if self._rng is None or wid != self._worker:
-            seed = self.seed
-            if isinstance(seed, np.random.Generator):
-                self._rng = (
-                    seed if wid is None else np.random.default_rng(seed.integers(2**32) + wid)
-                )
-            else:
-                base = np.random.SeedSequence(seed)
-                self._rng = np.random.default_rng(
-                    base.spawn(wid + 1)[-1] if wid is not None else base
-                )
-            self._worker = wid
-        return self._rng
-
-
 class _MultimodalBase(torch.utils.data.Dataset):
     inputs: tuple[str, ...]
 
@@ -101,14 +76,6 @@ class _MultimodalBase(torch.utils.data.Dataset):
     def __getitems__(self, indices: Sequence[int]) -> list:
         inputs, y = self.get_batch(indices)
         return [(tuple(t[i] for t in inputs), y[i]) for i in range(len(y))]
-
-    def _flip(self, x: torch.Tensor, track: torch.Tensor | None, rng: np.random.Generator):
-        flip = torch.from_numpy(rng.random(x.shape[0]) < 0.5)
-        if flip.any():
-            x[flip] = x[flip].flip((1, 2))
-            if track is not None:
-                track[flip] = track[flip].flip(2)
-        return x, track
 
 
 class MultimodalDataset(_MultimodalBase):
@@ -175,7 +142,7 @@ class MultimodalDataset(_MultimodalBase):
             if t is not None
         )
         self.rc_augment = bool(rc_augment)
-        self._rng = _Rng(random_state)
+        self._rng = AugmentRng(random_state)
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
@@ -201,7 +168,7 @@ class MultimodalDataset(_MultimodalBase):
         x = self.X[idx].float()
         track = None if self.track is None else self.track[idx].clone()
         if self.rc_augment:
-            x, track = self._flip(x, track, self._rng.get())
+            x, track = rc_flip(self._rng.get(), x, track)
         parts = [x]
         if track is not None:
             parts.append(track)
@@ -293,7 +260,7 @@ class GenomeMultimodalDataset(_MultimodalBase):
             _check_rows("features", self.features, n, 2, "(N, F)")
         self.inputs = ("sequence", "track") + (("features",) if self.features is not None else ())
         self.rc_augment = bool(rc_augment)
-        self._rng = _Rng(random_state)
+        self._rng = AugmentRng(random_state)
 
     def __len__(self) -> int:
         return len(self._starts)
@@ -327,7 +294,7 @@ class GenomeMultimodalDataset(_MultimodalBase):
             vals = np.log1p(np.maximum(vals, 0.0))
         track = torch.from_numpy(vals.astype(np.float32))
         if self.rc_augment:
-            x, track = self._flip(x, track, self._rng.get())
+            x, track = rc_flip(self._rng.get(), x, track)
         parts = [x, track]
         if self.features is not None:
             parts.append(self.features[torch.from_numpy(idx)])
