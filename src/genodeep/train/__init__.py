@@ -23,8 +23,8 @@ _NAMES = {
     # training
     "FitResult": "genodeep.train.fit",
     "predict_dataset": "genodeep.train.fit",
-    "make_dataloader": "genodeep.train.fit",
-    "as_dataset": "genodeep.train.fit",
+    "make_dataloader": "genodeep.train.loaders",
+    "as_dataset": "genodeep.train.loaders",
     "ACTIVATIONS": "genodeep.train.fit",
     "GenodeepTask": "genodeep.train.lightning",
     "OPTIMIZERS": "genodeep.train.lightning",
