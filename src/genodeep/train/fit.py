@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from genodeep._batching import batched_apply
+from genodeep._batching import batched_apply, forward
 from genodeep._device import model_on, resolve_device
 from genodeep._io_utils import atomic_write
 from genodeep._progress import is_quiet, log, progress
@@ -522,15 +522,7 @@ def _predict_loader(m, dataset, batch_size, dev, dtype, num_workers, verbose):
             X, y = batch, None
         else:
             X, y, _ = GenodeepTask.unpack_batch(batch)
-        if isinstance(X, (tuple, list)):
-            inputs = [x.to(dev).float() for x in X]
-        else:
-            inputs = [X.to(dev).float()]
-        if dtype is not None and dtype != torch.float32:
-            with torch.autocast(device_type=dev.type, dtype=dtype):
-                out = m(*inputs)
-        else:
-            out = m(*inputs)
+        out = forward(m, X if isinstance(X, (tuple, list)) else (X,), device=dev, dtype=dtype)
         preds.append(
             tuple(t.float().cpu() for t in out)
             if isinstance(out, (tuple, list))

@@ -12,7 +12,6 @@ import pandas as pd
 import torch
 
 from genodeep._batching import predict
-from genodeep._device import model_on, resolve_device
 from genodeep._io_utils import atomic_path, atomic_write
 from genodeep._progress import log
 from genodeep._validate import check_choice
@@ -69,11 +68,11 @@ def predict_outputs(
 
     n_out = getattr(model, "n_tasks", 1)
     if rows is not None:
-        out = _predict_whole(model, X, device=device)[torch.as_tensor(rows, dtype=torch.long)]
+        # transductive graph: the whole graph in one forward pass, then this split's rows
+        whole = predict(model, X, batch_size=n_rows(X), device=device)
+        out = whole[torch.as_tensor(rows, dtype=torch.long)]
     elif n_rows(X) == 0:
         return np.zeros((0, n_out), dtype=np.float32)
-    elif isinstance(X, (tuple, list)):
-        out = _predict_inputs(model, tuple(X), batch_size=batch_size, device=device, dtype=dtype)
     else:
         out = predict(model, X, batch_size=batch_size, device=device, dtype=dtype, verbose=verbose)
     if isinstance(out, tuple):
@@ -81,39 +80,6 @@ def predict_outputs(
     if out.ndim == 3:
         out = out.mean(dim=-1)
     return LINKS[link or link_for(kind, loss)](out.float()).numpy().astype(np.float32)
-
-
-@torch.no_grad()
-def _predict_whole(model: torch.nn.Module, X: torch.Tensor, *, device=None) -> torch.Tensor:
-    """One forward pass over a whole graph's node features ``(n, F)`` -> ``(n, T)`` on the CPU."""
-
-    dev = resolve_device(device)
-    with model_on(model, dev) as m:
-        return m(X.to(dev).float()).float().cpu()
-
-
-@torch.no_grad()
-def _predict_inputs(
-    model, X: tuple[torch.Tensor, ...], *, batch_size: int, device=None, dtype=None
-):
-    """Batched ``model(*inputs)`` over a tuple of inputs with N rows each -> ``(N, ...)`` on the CPU."""
-
-    dev = resolve_device(device)
-    outs = []
-    with model_on(model, dev) as m:
-        for start in range(0, n_rows(X), batch_size):
-            xb = [t[start : start + batch_size].to(dev).float() for t in X]
-            if dtype is not None and dtype != torch.float32:
-                with torch.autocast(device_type=dev.type, dtype=dtype):
-                    yb = m(*xb)
-            else:
-                yb = m(*xb)
-            outs.append(
-                tuple(o.float().cpu() for o in yb) if isinstance(yb, tuple) else yb.float().cpu()
-            )
-    if isinstance(outs[0], tuple):
-        return tuple(torch.cat(p) for p in zip(*outs))
-    return torch.cat(outs)
 
 
 def baseline_inputs(data: DataBundle, split: Split) -> torch.Tensor | None:
