@@ -20,7 +20,7 @@ from genodeep._batching import predict
 from genodeep.io.fasta import Genome
 from genodeep.models import build_model
 from genodeep.seq.encode import one_hot_codes
-from genodeep.variants import score_variants
+from genodeep.workflows.variants import score_variants
 
 N_VARIANTS = size(1500, 64)
 LENGTH = 600

@@ -202,6 +202,31 @@ def test_genome_loader_splits_by_region_and_subsamples_negatives(tmp_path, rng):
         load_genome_data(fa, width=100, test="chrB")
 
 
+def test_genome_loader_checks_beds_against_the_genome(tmp_path, rng, capsys):
+    """Peaks on contigs the genome lacks or past a chromosome end are never dropped silently."""
+    fa, bed = _genome(tmp_path, rng)
+    kw = dict(width=100, stride=50, valid="chrA:4500-6000", test="chrB")
+    # every peak on a contig the genome lacks: an error naming the file and both sets of names
+    elsewhere = tmp_path / "elsewhere.bed"
+    elsewhere.write_text("chr2L\t100\t150\nchr3R\t500\t550\n")
+    with pytest.raises(InputFileError, match="none of the records") as err:
+        load_genome_data(fa, beds={"site": str(elsewhere)}, **kw)
+    assert "elsewhere.bed" in str(err.value) and "chrA" in str(err.value)
+    # some off the genome: dropped with a count; 'A' is harmonised to 'chrA'
+    mixed = tmp_path / "mixed.bed"
+    mixed.write_text(bed.read_text() + "chrZ\t10\t60\nA\t150\t200\n")
+    data = load_genome_data(fa, beds={"site": str(mixed)}, **kw)
+    assert "dropped 1 of" in capsys.readouterr().err
+    ref = load_genome_data(fa, beds={"site": str(bed)}, **kw)
+    assert np.nansum(data.train.y) == np.nansum(ref.train.y)
+    # past the end of a chromosome: an error naming the line
+    past = tmp_path / "past.bed"
+    past.write_text("chrB\t2300\t2500\n")
+    with pytest.raises(InputFileError, match="past the chromosome end") as err:
+        load_genome_data(fa, beds={"site": str(past)}, **kw)
+    assert "past.bed" in str(err.value) and "line 1" in str(err.value)
+
+
 def test_fasta_loader_reads_header_labels_and_splits(tmp_path, rng):
     seqs = ["".join(rng.choice(list("ACGT"), size=30)) for _ in range(50)]
     labels = rng.random((50, 2)) < 0.5

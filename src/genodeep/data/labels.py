@@ -13,7 +13,7 @@ import pandas as pd
 from genodeep._io_utils import open_text
 from genodeep._validate import InputFileError, check_choice
 from genodeep.data.intervals import check_windows, tile_genome
-from genodeep.io.bed import match_chroms, read_bed
+from genodeep.io.bed import chrom_sizes_of, match_chroms, read_bed
 
 __all__ = ["multitask_labels", "overlap_labels", "tile_and_label", "labels_from_table", "task_name"]
 
@@ -118,6 +118,7 @@ def multitask_labels(
     *,
     min_overlap: float = 0.5,
     relative_to: str = "smaller",
+    genome: object | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Binary labels of windows, one task per BED file.
 
@@ -136,6 +137,11 @@ def multitask_labels(
         chromosomes without windows are ignored; ``chr`` prefixes are harmonised to the windows'.
     min_overlap : float in (0, 1], default 0.5
     relative_to : {"smaller", "window", "interval"}, default "smaller"
+    genome : Genome or Mapping[str, int], optional
+        The genome the windows come from. BED files are then checked against it as
+        :func:`genodeep.io.read_bed` does: chromosome names are harmonised (``chr`` prefixes, ``M``/``MT``),
+        records past a chromosome end are an error naming the line, records on contigs the genome lacks
+        are dropped with a count logged, and a file none of whose records lies on the genome is an error.
 
     Returns
     -------
@@ -161,11 +167,30 @@ def multitask_labels(
         raise ValueError(f"task names must be unique, got {names}")
     y = np.zeros((len(windows), len(items)), dtype=np.float32)
     for t, (_, src) in enumerate(items):
-        intervals = src if isinstance(src, pd.DataFrame) else read_bed(src)
+        intervals = src if isinstance(src, pd.DataFrame) else _read_task_bed(src, genome)
         y[:, t] = overlap_labels(
             windows, intervals, min_overlap=min_overlap, relative_to=relative_to
         )
     return y, names
+
+
+def _read_task_bed(path: str | os.PathLike, genome: object | None) -> pd.DataFrame:
+    """A task's BED, checked against ``genome`` when one is given (see :func:`multitask_labels`)."""
+    if genome is None:
+        return read_bed(path)
+    intervals = read_bed(path, genome=genome, drop_unknown=True)
+    if len(intervals) == 0:
+        file_chroms = list(dict.fromkeys(read_bed(path)["chrom"]))
+        sizes = chrom_sizes_of(genome)
+        raise InputFileError(
+            f"none of the records lies on a chromosome of the genome: the file has "
+            f"{', '.join(file_chroms[:8])}; the genome has {', '.join(list(sizes)[:8])}"
+            f"{' ...' if len(sizes) > 8 else ''}",
+            path=path,
+            fix="use the genome the peaks were called on (same assembly and chromosome names), or "
+            "rename the chromosomes in the BED file",
+        )
+    return intervals
 
 
 def tile_and_label(
@@ -213,7 +238,9 @@ def tile_and_label(
     windows = tile_genome(
         genome, width, stride=stride, chroms=chroms, max_n_fraction=max_n_fraction
     )
-    y, names = multitask_labels(windows, beds, min_overlap=min_overlap, relative_to=relative_to)
+    y, names = multitask_labels(
+        windows, beds, min_overlap=min_overlap, relative_to=relative_to, genome=genome
+    )
     return windows, y, names
 
 

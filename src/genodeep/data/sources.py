@@ -198,7 +198,7 @@ def load_genome_data(
         )
     if beds is not None:
         y, task_names = multitask_labels(
-            windows, dict(beds), min_overlap=min_overlap, relative_to=relative_to
+            windows, dict(beds), min_overlap=min_overlap, relative_to=relative_to, genome=g
         )
         kind: Kind = "binary"
     else:
