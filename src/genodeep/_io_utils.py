@@ -54,6 +54,20 @@ def _umask() -> int:
     return mask
 
 
+def share_like_umask(folder: str | os.PathLike) -> None:
+    """Give a folder written through a private temporary directory (``mkdtemp`` makes it 0700) and
+    its files the permissions of a normally created one: ``0o777`` (folders) or ``0o666`` (files)
+    minus the umask, so that a shared zoo or run folder is readable by others where the umask allows."""
+    mask = _umask()
+    folder = os.fspath(folder)
+    os.chmod(folder, 0o777 & ~mask)
+    for parent, dirs, files in os.walk(folder):
+        for d in dirs:
+            os.chmod(os.path.join(parent, d), 0o777 & ~mask)
+        for f in files:
+            os.chmod(os.path.join(parent, f), 0o666 & ~mask)
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", compress: bool | None = None):
     """Open ``path`` for writing through a temporary file that is renamed on success.

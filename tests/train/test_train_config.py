@@ -317,3 +317,16 @@ def test_check_type_known_answers():
     assert check_type({"a": "x"}, Mapping[str, str]) and not check_type(["a"], Mapping[str, str])
     assert check_type("a", Literal["a", "b"]) and not check_type("c", Literal["a", "b"])
     assert check_type(np.float32(1.0), object)
+
+
+def test_duplicate_yaml_keys_are_refused(tmp_path):
+    """YAML parsers keep the last of two equal keys; a config must not say one thing and do another."""
+    path = tmp_path / "dup.yaml"
+    path.write_text(
+        "data:\n  kind: simulate\n  n: 100\ntraining:\n  lr: 0.001\n  max_epochs: 2\n  lr: 0.01\n"
+    )
+    with pytest.raises(ConfigError, match=r"line 7: key 'lr' is given twice.*first on line 5"):
+        load_config(path)
+    path.write_text("data:\n  kind: simulate\n  n: 100\ndata:\n  kind: fasta\n")
+    with pytest.raises(ConfigError, match="key 'data' is given twice"):
+        load_config(path)

@@ -106,3 +106,19 @@ def test_zoo_cli(tmp_path, capsys):
     assert "m1" in capsys.readouterr().out
     assert main(["zoo", "--root", root, "info", "nope"]) == 1
     assert "available: m1" in capsys.readouterr().err
+
+
+def test_package_and_zoo_folders_follow_the_umask(tmp_path):
+    """A package is staged in a private temporary folder (0700); what lands must be shareable."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = save_package(_model(), tmp_path / "pkg")
+        add(path, name="shared", root=tmp_path / "zoo")
+    finally:
+        os.umask(old)
+    for folder in (path, tmp_path / "zoo" / "shared"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+        assert {stat.S_IMODE(f.stat().st_mode) for f in folder.iterdir()} == {0o644}

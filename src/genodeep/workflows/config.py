@@ -41,9 +41,9 @@ from genodeep import example_data
 from genodeep._io_utils import atomic_write
 from genodeep._signature import check_type, is_path_hint, parameters, plain, type_hints, type_name
 from genodeep._validate import near_matches
+from genodeep.data.sources import DATA_KINDS, loader_parameters
 from genodeep.models import MODELS
 from genodeep.models.baselines import BASELINES
-from genodeep.data.sources import DATA_KINDS, loader_parameters
 from genodeep.workflows.assemble import (
     DATA_ONLY_MODEL_ARGS,
     baseline_parameters,
@@ -458,7 +458,6 @@ def load_config(
     config : dict
         Validated, with absolute paths (see :func:`validate_config`).
     """
-    import yaml
 
     source = None
     base = None
@@ -468,16 +467,44 @@ def load_config(
             raise FileNotFoundError(f"config file not found: {path}")
         source = str(path)
         base = path.resolve().parent
-        try:
-            with open(path, encoding="utf-8") as fh:
-                parsed = yaml.safe_load(fh)
-        except yaml.YAMLError as err:
-            raise ConfigError(f"not valid YAML ({err})", source=source) from None
+        parsed = read_yaml(path)
         if parsed is None:
             raise ConfigError("the file is empty", source=source)
         config = parsed
     merged = apply_overrides(config, overrides)
     return validate_config(merged, source=source, base=base)
+
+
+def read_yaml(path: str | os.PathLike) -> Any:
+    """Parse a YAML file, refusing a key given twice in one mapping (YAML parsers keep the last one
+    silently, so a config could say one thing and do another).
+
+    Raises :class:`ConfigError` naming the file, the line and the key.
+    """
+    import yaml
+
+    class _UniqueKeys(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(
+                    f"line {key_node.start_mark.line + 1}: key {key!r} is given twice in one section "
+                    f"(first on line {seen[key]}); YAML would keep only the last value. Fix: keep one",
+                    source=os.fspath(path),
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return loader.construct_mapping(node, deep=deep)
+
+    _UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=_UniqueKeys)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as err:
+        raise ConfigError(f"not valid YAML ({err})", source=os.fspath(path)) from None
 
 
 def dump_config(config: Mapping[str, Any], path: str | os.PathLike) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from genodeep._io_utils import atomic_path
+from genodeep._io_utils import atomic_path, share_like_umask
 from genodeep._validate import InputFileError
 from genodeep._version import __version__
 from genodeep.models.spec import ModelSpec
@@ -193,6 +193,7 @@ def save_package(
                         tar.add(tmp / f, arcname=f"{name}/{f}")
             shutil.rmtree(tmp)
         else:
+            share_like_umask(tmp)
             if path.exists():
                 shutil.rmtree(path)
             path.parent.mkdir(parents=True, exist_ok=True)

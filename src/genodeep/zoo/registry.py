@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from genodeep._io_utils import atomic_write
+from genodeep._io_utils import atomic_write, share_like_umask
 from genodeep._validate import InputFileError
 from genodeep.models.spec import ModelSpec
 from genodeep.zoo.package import Package, extract_archive, load_package, package_dir, verify_package
@@ -128,6 +128,7 @@ def install(
     staging = Path(tempfile.mkdtemp(prefix=".add-", dir=root))
     try:
         shutil.copytree(folder, staging / "pkg")
+        share_like_umask(staging / "pkg")
         sums = verify_package(staging / "pkg")
         if dest.exists():
             shutil.rmtree(dest)
