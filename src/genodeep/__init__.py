@@ -40,7 +40,7 @@ _API: dict[str, str] = {
     "read_signal": "genodeep.io.signal",
     "wig_to_bigwig": "genodeep.io.signal",
     "read_motifs": "genodeep.io.motifs",
-    "write_meme": "genodeep.io.motifs",
+    "write_meme": "genodeep.io.meme",
     # windows, labels, datasets
     "tile_and_label": "genodeep.data.labels",
     "multitask_labels": "genodeep.data.labels",
@@ -55,7 +55,7 @@ _API: dict[str, str] = {
     "fit": "genodeep.train.fit",
     "evaluate_predictions": "genodeep.train.metrics",
     "train_from_config": "genodeep.workflows.train",
-    "tune": "genodeep.train.tune",
+    "tune": "genodeep.workflows.tune",
     # motifs
     "scan": "genodeep.motifs.scan",
     "compare": "genodeep.motifs.compare",
@@ -80,7 +80,7 @@ _API: dict[str, str] = {
     "discover_motifs": "genodeep.motifs.discover",
     "filters_to_pwms": "genodeep.interpret.filters",
     # variants
-    "score_variants": "genodeep.variants",
+    "score_variants": "genodeep.workflows.variants",
     "variant_attributions": "genodeep.variants",
     "effect_concentration": "genodeep.variants",
     # sharing

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from genodeep.interpret import ism as ism_mod
+from genodeep.interpret import _ism_plan as ism_mod
 from genodeep.interpret import saturation_mutagenesis
 from genodeep.interpret._targets import select_output
 from genodeep.models import build_model

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from genodeep._validate import InputFileError
 from genodeep.io import Genome, read_fasta, write_fasta
-from genodeep.io import fasta as fasta_mod
+from genodeep.io import _fasta_decode as decode_mod
+from genodeep.io import _genome_cache as cache_mod
 from genodeep.seq import encode, one_hot
 
 LETTERS = list("ACGTACGTacgtNnRYSWKMBDHVryswkmbdhv")
@@ -109,8 +110,8 @@ def test_gzip_bgzip_and_in_memory_decode_identically(small_genome, tmp_path):
 def test_small_chunks_and_event_batches_parse_the_same(small_genome, monkeypatch):
     """Headers and lines split across reads, and many events per read, change nothing."""
     path, seqs = small_genome
-    monkeypatch.setattr(fasta_mod, "_CHUNK_BYTES", 7)
-    monkeypatch.setattr(fasta_mod, "_MAX_EVENTS", 1)
+    monkeypatch.setattr(decode_mod, "_CHUNK_BYTES", 7)
+    monkeypatch.setattr(decode_mod, "_MAX_EVENTS", 1)
     genome = Genome(path, use_cache=False)
     for c, s in seqs.items():
         assert genome.fetch(c, 0, len(s)) == as_read(s)
@@ -181,8 +182,8 @@ def test_cache_dir_fallback_and_crash_safety(small_genome, tmp_path, monkeypatch
     assert str(explicit.cache_path).startswith(str(tmp_path / "cache"))
     # FASTA folder not writable -> the user cache folder
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    real = fasta_mod._writable_root
-    monkeypatch.setattr(fasta_mod, "_writable_root", lambda r: r.suffix != ".gdcache" and real(r))
+    real = cache_mod._writable_root
+    monkeypatch.setattr(cache_mod, "_writable_root", lambda r: r.suffix != ".gdcache" and real(r))
     g = Genome(path, verbose=False)
     assert str(g.cache_path).startswith(str(tmp_path / "xdg" / "genodeep"))
     monkeypatch.undo()
@@ -192,7 +193,7 @@ def test_cache_dir_fallback_and_crash_safety(small_genome, tmp_path, monkeypatch
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(fasta_mod._NpySink, "write", boom)
+    monkeypatch.setattr(cache_mod._NpySink, "write", boom)
     with pytest.raises(KeyboardInterrupt):
         Genome(path, cache_dir=root, verbose=False)
     assert [p for p in root.rglob("*") if p.is_dir() and p.parent != root] == []

@@ -11,16 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from genodeep._validate import InputFileError
-from genodeep.io.motifs import (
-    counts_to_probabilities,
-    read_jaspar,
-    read_meme,
-    read_motifs,
-    read_pfm,
-    select_motifs,
-    write_jaspar,
-    write_meme,
-)
+from genodeep.io import counts_to_probabilities
+from genodeep.io.jaspar import read_jaspar, read_pfm, write_jaspar
+from genodeep.io.meme import read_meme, write_meme
+from genodeep.io.motifs import read_motifs, select_motifs
 
 HEADER = "MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\nBackground letter frequencies\nA 0.25 C 0.25 G 0.25 T 0.25\n\n"
 
@@ -356,3 +350,24 @@ def test_fuzz_meme_and_jaspar_round_trip(tmp_path, widths, seed):
         assert list(back) == list(motifs)
         for k, v in motifs.items():
             assert np.max(np.abs(back[k] - v)) < 2e-6 * max(1, math.sqrt(v.shape[1]))
+
+
+def test_meme_files_agree_with_memelite_both_ways(tmp_path, rng):
+    """memelite (the reference reader/writer) and ours read each other's MEME files the same."""
+    io = pytest.importorskip("memelite.io")
+    motifs = {}
+    for k, w in enumerate((3, 8, 12)):
+        m = rng.random((4, w)) + 0.01
+        motifs[f"MA000{k}.1 tf{k}"] = m / m.sum(axis=0)
+    ours = tmp_path / "ours.meme"
+    write_meme(ours, motifs, background=[0.3, 0.2, 0.2, 0.3], nsites=17)
+    theirs = io.read_meme(str(ours))
+    assert list(theirs) == list(motifs)
+    for name, m in motifs.items():
+        np.testing.assert_allclose(theirs[name], m, atol=2e-6)
+    written = tmp_path / "memelite.meme"
+    io.write_meme(str(written), motifs)
+    back = read_meme(written)
+    assert list(back) == list(motifs)
+    for name, m in motifs.items():
+        np.testing.assert_allclose(back[name], m, rtol=1e-12)

@@ -13,8 +13,9 @@ from genodeep import example_data
 from genodeep.interpret.api import attribute
 from genodeep.io import read_motifs
 from genodeep.models import DeepBind
-from genodeep.motifs import discover_motifs, log_odds, write_discovery
+from genodeep.motifs import discover_motifs, log_odds
 from genodeep.seq import one_hot, simulate_motif_presence
+from genodeep.workflows.motifs import write_discovery
 
 PLANTED = ("MA0035.5 GATA1", "MA0058.4 MAX")
 

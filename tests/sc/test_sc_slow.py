@@ -95,7 +95,7 @@ def test_simulated_counts_recovery_of_true_means():
 
 def test_scgen_latent_arithmetic_predicts_held_out_response():
     """Condition = batch factor shared by all groups; group 2's stimulated cells are held out."""
-    from genodeep.sc.api import fit_count_model
+    from genodeep.sc.training import fit_count_model
     from genodeep.sc.vae import predict_perturbation
 
     s = simulate_counts(

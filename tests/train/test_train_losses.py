@@ -9,14 +9,12 @@ import torch.nn.functional as F
 from scipy import stats
 from scipy.special import expit, log_softmax
 
+from genodeep.nn.distributions import nb_log_prob, poisson_log_prob, zinb_log_prob
 from genodeep.train.losses import (
     LOSSES,
     get_loss,
     masked_mean,
     multinomial_log_prob,
-    nb_log_prob,
-    poisson_log_prob,
-    zinb_log_prob,
 )
 
 TOL = 1e-6

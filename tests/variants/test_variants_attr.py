@@ -10,13 +10,15 @@ import torch
 from genodeep.interpret.api import attribute
 from genodeep.io.fasta import Genome
 from genodeep.seq.encode import one_hot
-from genodeep.variants import score_variants
 from genodeep.variants.attribution import (
     align_to_reference,
-    attributions_dir,
-    save_variant_attributions,
     top_variants,
     variant_attributions,
+)
+from genodeep.workflows.variants import (
+    attributions_dir,
+    save_variant_attributions,
+    score_variants,
 )
 from toy_models import linear_model, motif_detector
 

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 
 from genodeep.io.fasta import Genome
-from genodeep.variants import score_variants
 from genodeep.variants.concentration import (
     effect_concentration,
     save_effect_concentration_plot,
     window_motif_hits,
 )
+from genodeep.workflows.variants import score_variants
 from toy_models import linear_model, motif_detector
 
 IDX = {"A": 0, "C": 1, "G": 2, "T": 3}

@@ -11,7 +11,7 @@ import torch
 
 from genodeep import InputFileError
 from genodeep.io.fasta import Genome
-from genodeep.variants import score_variants
+from genodeep.workflows.variants import score_variants
 from toy_models import linear_model, motif_detector
 
 L = 20

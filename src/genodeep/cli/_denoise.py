@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 HELP = (
     "denoise a count matrix (.h5ad, 10x folder, CSV/TSV) with a ZINB/NB count autoencoder or an AE"
@@ -60,50 +59,14 @@ def add_io_arguments(p: argparse.ArgumentParser, *, latent_default: int | None) 
     )
 
 
-def read_input(args: argparse.Namespace):
-    from genodeep.io.counts import read_counts
-
-    adata = read_counts(args.input, genes_by_cells=args.genes_by_cells)
-    adata.uns.setdefault("genodeep", {})
-    if isinstance(adata.uns["genodeep"], dict):
-        adata.uns["genodeep"]["source"] = str(args.input)
-    return adata
-
-
-def write_outputs(adata, args: argparse.Namespace, *, step: str, key: str | None) -> None:
-    """Plots (latent space + training curves) then the .h5ad."""
-    from genodeep._progress import log
-    from genodeep.io.counts import write_h5ad
-
-    if args.plots:
-        plots = Path(args.plots)
-        plots.mkdir(parents=True, exist_ok=True)
-        if key is not None:
-            from genodeep.sc.api import plot_latent
-
-            p = plot_latent(
-                adata,
-                plots / f"latent_{args.plot_method}.png",
-                key=key,
-                color=args.color,
-                method=args.plot_method,
-                random_state=args.random_state,
-            )
-            log(f"wrote {p}")
-        write_training_curves(
-            adata.uns["genodeep"][step].get("history", {}), plots / "training_curves.png"
-        )
-    write_h5ad(adata, args.out)
-    log(f"wrote {args.out}")
-
-
-def write_training_curves(history, path: Path) -> None:
-    from genodeep._progress import log
-    from genodeep.sc.api import plot_history
-
-    if not history or "epoch" not in history:
-        return
-    log(f"wrote {plot_history(history, path, title='training curves')}")
+def io_kwargs(args: argparse.Namespace) -> dict:
+    """Input and plot keyword arguments of ``denoise_to_files`` / ``embed_to_files``, from the flags."""
+    return dict(
+        genes_by_cells=args.genes_by_cells,
+        plots=args.plots,
+        color=args.color,
+        plot_method=args.plot_method,
+    )
 
 
 def common_kwargs(args: argparse.Namespace) -> dict:
@@ -135,13 +98,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genodeep.sc.api import denoise
+    from genodeep.workflows.sc import denoise_to_files
 
-    adata = read_input(args)
-    out = denoise(
-        adata,
-        model=args.model,
-        **common_kwargs(args),
+    denoise_to_files(
+        args.input, args.out, model=args.model, **io_kwargs(args), **common_kwargs(args)
     )
-    write_outputs(out, args, step="denoise", key="X_latent")
     return 0

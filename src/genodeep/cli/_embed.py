@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from genodeep.cli._denoise import add_io_arguments, common_kwargs, read_input, write_outputs
+from genodeep.cli._denoise import add_io_arguments, common_kwargs, io_kwargs
 
 HELP = "embed cells in a low-dimensional latent space (NB/ZINB VAE with optional batch correction, AE, PCA)"
 
@@ -26,14 +26,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genodeep.sc.api import embed
+    from genodeep.workflows.sc import embed_to_files
 
-    adata = read_input(args)
-    out = embed(
-        adata,
+    embed_to_files(
+        args.input,
+        args.out,
         model=args.model,
         batch_key=args.batch_key,
+        **io_kwargs(args),
         **common_kwargs(args),
     )
-    write_outputs(out, args, step="embed", key="X_genodeep")
     return 0

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from genodeep.cli._denoise import add_io_arguments, read_input, write_outputs
+from genodeep.cli._denoise import add_io_arguments
 
 HELP = (
     "generate expression profiles with a WGAN-GP or the count VAE, with a two-sample quality check"
@@ -29,16 +28,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genodeep._progress import log
-    from genodeep.sc.api import generate, plot_generated
+    from genodeep.workflows.sc import generate_to_files
 
-    adata = read_input(args)
     key = "n_noise" if args.model == "gan" else "n_latent"
     model_kwargs = None if args.n_latent is None else {key: args.n_latent}
-    out = generate(
-        adata,
+    generate_to_files(
+        args.input,
+        args.out,
         args.n,
         model=args.model,
+        genes_by_cells=args.genes_by_cells,
         layer=args.layer,
         n_top_genes=args.n_top_genes,
         holdout=args.holdout,
@@ -46,28 +45,11 @@ def run(args: argparse.Namespace) -> int:
         max_epochs=args.max_epochs,
         batch_size=args.batch_size,
         lr=args.lr,
+        plots=args.plots,
+        plot_method=args.plot_method,
         out_dir=args.out_dir,
         device=args.device,
         random_state=args.random_state,
         verbose=True,
     )
-    q = out.uns["genodeep"]["generate"]["quality"]
-    if q:
-        log(
-            "quality (classifier two-sample AUC vs held-out cells; 0.5 = indistinguishable): "
-            f"generated {q['auc']:.3f}, training cells {q['reference_auc']:.3f}, "
-            f"independent genes {q['independent_genes_auc']:.3f}"
-        )
-    if args.plots:
-        Path(args.plots).mkdir(parents=True, exist_ok=True)
-        p = plot_generated(
-            adata,
-            out,
-            Path(args.plots) / f"generated_{args.plot_method}.png",
-            layer=args.layer,
-            method=args.plot_method,
-            random_state=args.random_state,
-        )
-        log(f"wrote {p}")
-    write_outputs(out, args, step="generate", key=None)
     return 0

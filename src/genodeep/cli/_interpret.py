@@ -70,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genodeep.interpret.api import interpret_to_files
+    from genodeep.workflows.interpret import interpret_to_files
 
     options = {}
     if args.n_shuffles is not None:

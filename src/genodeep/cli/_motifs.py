@@ -84,21 +84,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     c.add_argument("--max-q", dest="max_q", type=float, default=None, help="q-value cut-off")
 
 
-def _write_tsv(table, path) -> None:
-    from genodeep._io_utils import atomic_write
-
-    with atomic_write(path) as fh:
-        table.to_csv(fh, sep="\t", index=False, float_format="%.6g")
-
-
 def run(args: argparse.Namespace) -> int:
-    from genodeep._progress import log
+    # imported when the command runs: building the parser imports every CLI module
+    from genodeep.workflows import motifs as jobs
 
     verbose = not args.quiet
     if args.action == "filters":
-        from genodeep.interpret.filters import filters_to_files
-
-        filters_to_files(
+        jobs.filters_to_files(
             args.model,
             args.sequences,
             args.out,
@@ -112,9 +104,7 @@ def run(args: argparse.Namespace) -> int:
             verbose=verbose,
         )
     elif args.action == "discover":
-        from genodeep.motifs.discover import discover_to_files
-
-        discover_to_files(
+        jobs.discover_to_files(
             args.attributions,
             args.out,
             database=args.database,
@@ -129,32 +119,18 @@ def run(args: argparse.Namespace) -> int:
             n_nearest=args.n_nearest,
         )
     elif args.action == "scan":
-        import numpy as np
-
-        from genodeep.io import read_fasta, read_motifs
-        from genodeep.motifs import scan
-
-        motifs = read_motifs(args.motifs)
-        records = read_fasta(args.sequences)
-        if not records:
-            raise ValueError(f"{args.sequences}: no sequences")
-        names = list(records)
-        hits = scan(
-            [records[k] for k in names],
-            motifs,
+        jobs.scan_to_file(
+            args.motifs,
+            args.sequences,
+            args.out,
             threshold=args.threshold,
             pseudocount=args.pseudocount,
             both_strands=args.both_strands,
             device=args.device,
             verbose=verbose,
         )
-        hits["seq"] = np.asarray(names, dtype=object)[hits["seq"].to_numpy()]
-        _write_tsv(hits, args.out)
-        log(f"{len(hits)} match(es) with p <= {args.threshold:g} written to {args.out}")
     elif args.action == "compare":
-        from genodeep.motifs import compare
-
-        table = compare(args.query, args.database, n_nearest=args.n_nearest, max_q=args.max_q)
-        _write_tsv(table, args.out)
-        log(f"{len(table)} comparison(s) written to {args.out}")
+        jobs.compare_to_file(
+            args.query, args.database, args.out, n_nearest=args.n_nearest, max_q=args.max_q
+        )
     return 0

@@ -15,6 +15,11 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
+
+from genodeep._io_utils import atomic_path
+from genodeep._progress import log
+
 HELP = "one-hot encode a FASTA file, or BED windows of a genome, into an .npz of int8 (N, 4, L)"
 
 
@@ -34,11 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from genodeep._io_utils import atomic_path
-    from genodeep._progress import log
-
+    # genodeep.io and genodeep.seq pull in torch: imported when the subcommand runs, so that
+    # `genodeep --help` (which imports every subcommand module) stays fast
     if args.fasta is not None:
         if args.bed is not None or args.length is not None:
             raise ValueError("--bed and --length go with --genome, not with --fasta")

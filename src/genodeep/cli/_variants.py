@@ -66,19 +66,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genodeep.variants import parse_shard, score_variants
-    from genodeep.zoo import load
+    # imported when the command runs: building the parser imports every CLI module
+    from genodeep.workflows.variants import score_variants_to_files
 
-    pkg = load(args.model)
-    score_variants(
-        pkg,
+    score_variants_to_files(
+        args.model,
         args.genome,
         args.vcf,
-        out=args.out,
+        args.out,
         length=args.length,
         both_strands=not args.one_strand,
         on_ref_mismatch=args.on_ref_mismatch,
-        shard=parse_shard(args.shard) if args.shard else None,
+        shard=args.shard,
         attributions=args.attributions,
         attribution_method=args.attribution_method,
         attribution_task=args.attribution_task,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from genodeep._progress import log
+
 HELP = "convert a wiggle (variableStep/fixedStep) or bedGraph file to bigWig"
 
 
@@ -26,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genodeep._progress import log
+    # imported when the subcommand runs (pandas, numpy): `genodeep --help` stays fast
     from genodeep.io.signal import wig_to_bigwig
 
     out = wig_to_bigwig(args.path, args.chrom_sizes, args.out, format=args.format)

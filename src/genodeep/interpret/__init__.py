@@ -19,18 +19,15 @@ from genodeep.interpret.deeplift import deep_lift_shap
 from genodeep.interpret.gradients import input_x_gradient, integrated_gradients, saliency
 from genodeep.interpret.ism import saturation_mutagenesis
 
-# the file-level workflow, filters, in-silico experiments and plots live in their own modules and are
-# imported on first use (they pull in pandas/matplotlib)
+# the method registry, filters, in-silico experiments and plots live in their own modules and are
+# imported on first use (they pull in pandas/matplotlib); file-level jobs are in genodeep.workflows
 _LAZY = {
     "ATTRIBUTION_METHODS": "genodeep.interpret.api",
     "Attributions": "genodeep.interpret.api",
     "attribute": "genodeep.interpret.api",
-    "interpret_to_files": "genodeep.interpret.api",
-    "load_sequences": "genodeep.interpret.api",
     "FilterMotifs": "genodeep.interpret.filters",
     "filters_to_pwms": "genodeep.interpret.filters",
     "filter_matches": "genodeep.interpret.filters",
-    "filters_to_files": "genodeep.interpret.filters",
     "InsertionEffect": "genodeep.interpret.experiments",
     "insert_motif_effect": "genodeep.interpret.experiments",
     "spacing_effect": "genodeep.interpret.experiments",

@@ -19,7 +19,10 @@ import pandas as pd
 import torch
 from torch import nn
 
+from genodeep._batching import predict
 from genodeep._validate import check_positive
+from genodeep.interpret._targets import check_target, select_output
+from genodeep.seq import encode, one_hot, sample_background
 
 __all__ = ["InsertionEffect", "insert_motif_effect", "spacing_effect"]
 
@@ -48,8 +51,6 @@ class InsertionEffect(NamedTuple):
 def _motif_codes(motif, argument: str) -> np.ndarray:
     """uint8 codes (w,) of a consensus string or of the argmax of a (4, w) matrix."""
     if isinstance(motif, str):
-        from genodeep.seq import encode
-
         if not motif:
             raise ValueError(f"{argument} is an empty string; give a sequence or a (4, w) matrix")
         codes = np.asarray(encode(motif)).reshape(-1)
@@ -81,8 +82,6 @@ def _backgrounds(model, background, n_background, length, gc, random_state) -> t
                 "sequences; or leave it None to sample i.i.d. backgrounds"
             )
         return bg.float()
-    from genodeep.seq import one_hot, sample_background
-
     check_positive("n_background", n_background)
     if length is None:
         length = getattr(model, "input_length", None)
@@ -106,9 +105,6 @@ def _insert(X: torch.Tensor, codes: np.ndarray, position: int) -> torch.Tensor:
 
 
 def _outputs(model, X, target, batch_size, device, dtype, verbose) -> np.ndarray:
-    from genodeep._batching import predict
-    from genodeep.interpret._targets import check_target, select_output
-
     check_target(target)
     y = predict(model, X, batch_size=batch_size, device=device, dtype=dtype, verbose=verbose)
     return select_output(y, target).double().numpy()

@@ -22,8 +22,10 @@ from torch import nn
 from genodeep._device import model_on, resolve_device
 from genodeep._progress import progress
 from genodeep._validate import check_positive, near_matches
+from genodeep.motifs.compare import compare
+from genodeep.motifs.pwm import consensus, information_content
 
-__all__ = ["FilterMotifs", "filters_to_pwms", "filter_matches", "filters_to_files"]
+__all__ = ["FilterMotifs", "filters_to_pwms", "filter_matches"]
 
 
 class FilterMotifs(NamedTuple):
@@ -278,8 +280,6 @@ def filter_matches(
         (TOMTOM-like, see :func:`genodeep.motifs.compare`), in filter order; filters without a PWM
         have empty match columns.
     """
-    from genodeep.motifs.pwm import consensus, information_content
-
     rows = []
     for key in filters.counts:
         pwm = filters.pwms.get(key)
@@ -302,8 +302,6 @@ def filter_matches(
     ):
         table[col] = fill
     if database is not None and filters.pwms:
-        from genodeep.motifs.compare import compare
-
         best = compare(filters.pwms, database, n_nearest=1).set_index("query")
         for i, key in enumerate(table["filter"]):
             if key not in best.index:
@@ -317,81 +315,4 @@ def filter_matches(
                 r["p_value"],
                 r["q_value"],
             ]
-    return table
-
-
-def filters_to_files(
-    model: str | os.PathLike | nn.Module,
-    sequences: str | os.PathLike,
-    out: str | os.PathLike,
-    *,
-    genome: str | os.PathLike | None = None,
-    database: str | os.PathLike | None = None,
-    layer: str | None = None,
-    threshold: float = 0.5,
-    min_sites: int = 10,
-    batch_size: int = 256,
-    device: str | torch.device | None = None,
-    verbose: bool = False,
-) -> pd.DataFrame:
-    """:func:`filters_to_pwms` + :func:`filter_matches` on files; the API of ``genodeep motifs filters``.
-
-    Writes into ``out``: ``filters.meme`` (the PWMs, ``nsites`` = sites), ``filters.tsv`` (the
-    :func:`filter_matches` table) and ``logos/<filter>.png`` (information logos).
-
-    Parameters
-    ----------
-    model : path or torch.nn.Module
-        Model package (or a ``genodeep train`` run folder).
-    sequences : path
-        FASTA, or BED intervals with ``genome`` (see :func:`genodeep.interpret.api.load_sequences`).
-    out : path
-        Output folder.
-    genome, database : paths, optional
-        Genome FASTA for BED input; motif database (MEME/JASPAR) to match against.
-    layer, threshold, min_sites, batch_size, device, verbose
-        As in :func:`filters_to_pwms`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The table written to ``filters.tsv``.
-    """
-    from pathlib import Path
-
-    from genodeep._io_utils import atomic_write
-    from genodeep._progress import log
-    from genodeep.interpret.api import _load_model, _model_length, load_sequences
-    from genodeep.interpret.plots import save_motif_logo
-    from genodeep.io.motifs import write_meme
-
-    pkg = _load_model(model)
-    X, _ = load_sequences(sequences, genome=genome, length=_model_length(pkg))
-    res = filters_to_pwms(
-        pkg.model,
-        X,
-        layer=layer,
-        threshold=threshold,
-        min_sites=min_sites,
-        batch_size=batch_size,
-        device=device,
-        verbose=verbose,
-    )
-    table = filter_matches(res, database)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out / "filters.tsv") as fh:
-        table.to_csv(fh, sep="\t", index=False, float_format="%.6g")
-    if res.pwms:
-        write_meme(out / "filters.meme", res.pwms)
-        for key, pwm in res.pwms.items():
-            row = table[table["filter"] == key].iloc[0]
-            title = f"{key} ({row['n_sites']} sites)"
-            if row["best_match"]:
-                title += f"  ~ {row['best_match']} (q={row['q_value']:.2g})"
-            save_motif_logo(out / "logos" / f"{key}.png", pwm, title=title)
-    log(
-        f"{len(res.pwms)} of {len(res.counts)} filters have >= {min_sites} sites; wrote "
-        f"filters.tsv{', filters.meme and logos/' if res.pwms else ''} to {out}"
-    )
     return table

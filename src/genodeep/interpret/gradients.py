@@ -18,6 +18,7 @@ from genodeep._progress import progress
 from genodeep._validate import check_choice, check_positive
 from genodeep.interpret._targets import Target, check_target, select_output
 from genodeep.interpret.ism import _as_batch, _autocast
+from genodeep.seq import dinucleotide_shuffle
 
 __all__ = ["input_x_gradient", "integrated_gradients", "saliency"]
 
@@ -215,8 +216,6 @@ def _baseline(baseline, X: torch.Tensor, random_state) -> torch.Tensor:
         check_choice("baseline", baseline, ("zeros", "shuffle"))
         if baseline == "zeros":
             return torch.zeros_like(X)
-        from genodeep.seq import dinucleotide_shuffle
-
         return dinucleotide_shuffle(X, n=1, random_state=random_state)[:, 0].float()
     if isinstance(baseline, np.ndarray):
         baseline = torch.from_numpy(baseline)

@@ -1,7 +1,8 @@
 """Plots of attributions and in-silico experiments: attribution logos, ISM heatmaps, spacing curves.
 
 Figures are built with ``matplotlib.figure.Figure`` (no pyplot state); the ``save_*`` functions write
-PNG files atomically and return the path.
+PNG files atomically (:func:`genodeep.motifs.logo.save_figure`) and return the path. Motif logos live in
+:mod:`genodeep.motifs.logo`.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from genodeep.motifs.logo import plot_logo, save_figure
+
 __all__ = [
     "plot_attribution_logo",
     "plot_ism_heatmap",
     "plot_spacing_effect",
     "save_attribution_logo",
     "save_ism_heatmap",
-    "save_motif_logo",
     "save_figure",
 ]
 
@@ -94,8 +96,6 @@ def plot_attribution_logo(
     -------
     ax : matplotlib Axes
     """
-    from genodeep.motifs.logo import plot_logo
-
     arr = _matrix(attributions, "attributions")
     s, e = _window(arr.shape[1], start, end)
     if ax is None:
@@ -214,16 +214,6 @@ def plot_spacing_effect(table, ax=None, *, title: str | None = None, show_single
     return ax
 
 
-def save_figure(fig, path: str | os.PathLike, *, dpi: int = 150) -> str:
-    """Write a matplotlib figure as PNG, atomically (tight layout)."""
-    from genodeep._io_utils import atomic_path
-
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi)
-    return os.fspath(path)
-
-
 def save_attribution_logo(
     path: str | os.PathLike, attributions, *, dpi: int = 150, **kwargs
 ) -> str:
@@ -235,41 +225,4 @@ def save_attribution_logo(
 def save_ism_heatmap(path: str | os.PathLike, ism, *, dpi: int = 150, **kwargs) -> str:
     """:func:`plot_ism_heatmap` written to a PNG file (keywords as there). Returns the path."""
     ax = plot_ism_heatmap(ism, **kwargs)
-    return save_figure(ax.figure, path, dpi=dpi)
-
-
-def save_motif_logo(
-    path: str | os.PathLike,
-    pwm,
-    *,
-    mode: str = "information",
-    title: str | None = None,
-    dpi: int = 150,
-) -> str:
-    """A motif logo (:func:`genodeep.motifs.plot_logo`) in a figure wide enough for its title.
-
-    Parameters
-    ----------
-    path : path
-        Output PNG (written atomically).
-    pwm : array, shape (4, w)
-        Probabilities (``information``/``probability`` modes) or weights such as a CWM (``weight``).
-    mode : {"information", "probability", "weight"}
-    title : str, optional
-    dpi : int
-
-    Returns
-    -------
-    path : str
-    """
-    from matplotlib.figure import Figure
-
-    from genodeep.motifs.logo import plot_logo
-
-    width = np.asarray(pwm).shape[-1]
-    fig_w = max(2.5, 0.35 * width + 1.0, 0.09 * len(title or "") + 0.8)
-    ax = Figure(figsize=(min(fig_w, 24.0), 2.0)).add_subplot()
-    plot_logo(pwm, ax=ax, mode=mode)
-    if title:
-        ax.set_title(title, fontsize=9)
     return save_figure(ax.figure, path, dpi=dpi)

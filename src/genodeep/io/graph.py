@@ -1,4 +1,4 @@
-"""Gene networks: read an edge list, match its names to a feature matrix, build normalised adjacencies.
+"""Gene networks: read an edge list, match its names to a feature matrix, build the adjacency.
 
 File format (TSV, CSV or whitespace-separated; gzip transparent)::
 
@@ -20,9 +20,9 @@ Names are matched to ``nodes`` (a list of names, or anything with ``var_names`` 
 Edges naming an unknown gene are dropped and reported (a count and the first few names); no matching
 edge at all is an error. Repeated edges keep their first occurrence (counted in ``Graph.n_duplicates``).
 
-The graph convolution of Kipf & Welling (2017) propagates features with the symmetric normalised
-adjacency ``D^-1/2 (A + I) D^-1/2`` (:func:`normalized_adjacency`), returned as a sparse torch tensor.
-For signed graphs the degree uses absolute weights, ``D_ii = sum_j |A_ij + I_ij|``.
+:meth:`Graph.adjacency` gives the weighted adjacency ``A`` as a sparse torch tensor. The symmetric
+normalisation of graph convolutions, ``D^-1/2 (A + I) D^-1/2``, is tensor maths and lives in
+:func:`genodeep.nn.graph.normalized_adjacency` (io sits below nn and does not import it).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from genodeep._io_utils import open_text
 from genodeep._progress import log
 from genodeep._validate import InputFileError
 
-__all__ = ["Graph", "read_graph", "graph_from_edges", "normalized_adjacency"]
+__all__ = ["Graph", "read_graph", "graph_from_edges"]
 
 _HEADER_NAMES = {
     "source",
@@ -118,12 +118,6 @@ class Graph:
         torch.Tensor, sparse COO, shape (n, n), coalesced
         """
         return _adjacency(self.edges, self.weights, self.n_nodes, self.directed, dtype)
-
-    def normalized_adjacency(
-        self, *, self_loops: bool = True, dtype: torch.dtype = torch.float32
-    ) -> torch.Tensor:
-        """``D^-1/2 (A + I) D^-1/2`` as a sparse tensor (n, n); see :func:`normalized_adjacency`."""
-        return normalized_adjacency(self.adjacency(dtype=dtype), self_loops=self_loops)
 
     def to_dataframe(self):
         """The kept edges as a DataFrame with columns ``source``, ``target``, ``weight``."""
@@ -478,50 +472,3 @@ def _adjacency(
         w = torch.cat([w, w[off]])
     a = torch.sparse_coo_tensor(e.T, w, (n, n), check_invariants=True).coalesce()
     return a.to(dtype)
-
-
-def normalized_adjacency(
-    adjacency: torch.Tensor | np.ndarray, *, self_loops: bool = True
-) -> torch.Tensor:
-    """Symmetric normalised adjacency ``D^-1/2 (A + I) D^-1/2`` (Kipf & Welling 2017).
-
-    Parameters
-    ----------
-    adjacency : torch.Tensor (sparse or dense) or np.ndarray, shape (n, n)
-        Weighted adjacency ``A`` (e.g. :meth:`Graph.adjacency`).
-    self_loops : bool, default True
-        Add the identity before normalising (``False`` normalises ``A`` itself).
-
-    Returns
-    -------
-    torch.Tensor, sparse COO (coalesced), shape (n, n), dtype of ``adjacency`` (float32 for numpy)
-        ``Â[i, j] = Ã[i, j] / sqrt(d_i d_j)`` with ``Ã = A + I`` and ``d_i = sum_j |Ã[i, j]|``; rows of
-        nodes with ``d_i = 0`` (isolated, no self-loop) are zero.
-    """
-    if isinstance(adjacency, np.ndarray):
-        adjacency = torch.as_tensor(adjacency, dtype=torch.float32)
-    if not isinstance(adjacency, torch.Tensor):
-        raise TypeError(
-            f"adjacency must be a torch tensor or numpy array, got {type(adjacency).__name__}"
-        )
-    if adjacency.ndim != 2 or adjacency.shape[0] != adjacency.shape[1]:
-        raise ValueError(
-            f"adjacency had shape {tuple(adjacency.shape)} while it should have had (n, n)"
-        )
-    if not adjacency.is_floating_point():
-        adjacency = adjacency.float()
-    a = adjacency.coalesce() if adjacency.is_sparse else adjacency.to_sparse().coalesce()
-    n = a.shape[0]
-    idx, val = a.indices(), a.values()
-    if self_loops:
-        eye = torch.arange(n, device=idx.device)
-        idx = torch.cat([idx, torch.stack([eye, eye])], dim=1)
-        val = torch.cat([val, torch.ones(n, dtype=val.dtype, device=val.device)])
-        a = torch.sparse_coo_tensor(idx, val, (n, n), check_invariants=False).coalesce()
-        idx, val = a.indices(), a.values()
-    deg = torch.zeros(n, dtype=val.dtype, device=val.device).index_add_(0, idx[0], val.abs())
-    inv = torch.where(
-        deg > 0, deg.clamp_min(torch.finfo(val.dtype).tiny).rsqrt(), torch.zeros_like(deg)
-    )
-    norm = inv[idx[0]] * val * inv[idx[1]]
-    return torch.sparse_coo_tensor(idx, norm, (n, n), check_invariants=False).coalesce()

@@ -4,7 +4,7 @@ A graph convolution (Kipf & Welling 2017) mixes each node's features with its ne
 
     H' = Â H W + b,        Â = D^-1/2 (A + I) D^-1/2
 
-(:func:`genodeep.io.graph.normalized_adjacency`), computed here with a sparse matrix product. Two
+(:func:`genodeep.nn.graph.normalized_adjacency`), computed with a sparse matrix product. Two
 models build on :class:`GCNLayer`:
 
 - :class:`GCN` — node classification/regression: node features ``(n, F)`` (or a batch of feature sets
@@ -14,7 +14,8 @@ models build on :class:`GCNLayer`:
   every cell, the gene axis is pooled (or flattened) and an MLP predicts the cell state ``(T,)``.
 
 The graph belongs to the model: it is given at construction (``graph=``, a
-:class:`genodeep.io.graph.Graph` or an adjacency tensor) and kept, already normalised, in the buffers
+:class:`genodeep.io.graph.Graph`, anything with an ``adjacency()`` method, or an adjacency tensor; the
+model never imports io) and kept, already normalised, in the buffers
 ``adj_indices`` (2, nnz) and ``adj_values`` (nnz,), so that it travels with the weights (model packages
 rebuild it; loading weights resizes these buffers to the saved graph). ``forward(x, adjacency=...)``
 can override it for one call.
@@ -31,92 +32,10 @@ from torch import nn
 
 from genodeep._validate import check_choice, check_positive
 from genodeep.models.base import SequenceModel, _int_list, _prob_list
+from genodeep.nn.graph import as_normalized_adjacency, propagate
 from genodeep.nn.layers import Activation, make_activation
 
-__all__ = ["GCNLayer", "GCN", "GraphExpressionModel", "propagate", "as_normalized_adjacency"]
-
-
-def propagate(adjacency: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-    """``Â h`` for node features ``h`` of shape ``(n, F)`` or ``(B, n, F)``.
-
-    Parameters
-    ----------
-    adjacency : torch.Tensor, sparse COO or dense, shape (n, n)
-    h : torch.Tensor, shape (n, F) or (B, n, F)
-
-    Returns
-    -------
-    torch.Tensor, shape like ``h``
-        ``out[..., i, f] = sum_j Â[i, j] h[..., j, f]``.
-    """
-    n = adjacency.shape[0]
-    if h.shape[-2] != n:
-        raise ValueError(
-            f"features had shape {tuple(h.shape)} while it should have had (..., {n}, F): one row "
-            f"per node of the {n}-node graph"
-        )
-    if adjacency.dtype != h.dtype:
-        adjacency = adjacency.to(h.dtype)
-    if not adjacency.is_sparse:
-        return adjacency @ h
-    if h.ndim == 2:
-        return torch.sparse.mm(adjacency, h)
-    if h.ndim != 3:
-        raise ValueError(
-            f"features had shape {tuple(h.shape)} while it should have had (n, F) or (B, n, F)"
-        )
-    b, _, f = h.shape
-    flat = h.permute(1, 0, 2).reshape(n, b * f)
-    return torch.sparse.mm(adjacency, flat).reshape(n, b, f).permute(1, 0, 2)
-
-
-def as_normalized_adjacency(
-    graph: Any, *, self_loops: bool = True, normalize: bool = True
-) -> torch.Tensor:
-    """A coalesced sparse ``(n, n)`` float32 adjacency from a Graph, a tensor or a numpy array.
-
-    Parameters
-    ----------
-    graph : Graph, torch.Tensor (sparse or dense) or np.ndarray, shape (n, n)
-        The graph; a :class:`~genodeep.io.graph.Graph` gives its (symmetric) weighted adjacency.
-    self_loops : bool, default True
-        Add ``I`` before normalising.
-    normalize : bool, default True
-        Return ``D^-1/2 (A + I) D^-1/2``; ``False`` uses the given matrix (plus ``I`` when
-        ``self_loops``) as it is.
-
-    Returns
-    -------
-    torch.Tensor, sparse COO, float32, shape (n, n)
-    """
-    import numpy as np
-
-    from genodeep.io.graph import Graph, normalized_adjacency
-
-    if isinstance(graph, Graph):
-        a = graph.adjacency()
-    elif isinstance(graph, np.ndarray):
-        a = torch.as_tensor(graph, dtype=torch.float32)
-    elif isinstance(graph, torch.Tensor):
-        a = graph
-    else:
-        raise TypeError(
-            "graph must be a genodeep.io.graph.Graph, a torch tensor or a numpy array (n, n), got "
-            f"{type(graph).__name__}"
-        )
-    if a.ndim != 2 or a.shape[0] != a.shape[1]:
-        raise ValueError(f"adjacency had shape {tuple(a.shape)} while it should have had (n, n)")
-    a = a.float()
-    if normalize:
-        return normalized_adjacency(a, self_loops=self_loops)
-    a = a.coalesce() if a.is_sparse else a.to_sparse().coalesce()
-    if self_loops:
-        n = a.shape[0]
-        eye = torch.sparse_coo_tensor(
-            torch.arange(n).repeat(2, 1), torch.ones(n), (n, n), check_invariants=False
-        )
-        a = (a + eye).coalesce()
-    return a
+__all__ = ["GCNLayer", "GCN", "GraphExpressionModel"]
 
 
 class GCNLayer(nn.Module):

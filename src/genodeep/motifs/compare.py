@@ -17,6 +17,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from genodeep._validate import require
+from genodeep.io.motifs import read_motifs
+
 __all__ = ["compare", "benjamini_hochberg"]
 
 _COLUMNS = [
@@ -60,8 +63,6 @@ def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
 
 def _named_motifs(motifs, argument: str) -> dict[str, np.ndarray]:
     if isinstance(motifs, (str, os.PathLike)):
-        from genodeep.io.motifs import read_motifs
-
         motifs = read_motifs(motifs)
     if isinstance(motifs, Mapping):
         items = dict(motifs)
@@ -134,8 +135,6 @@ def compare(
         ``e_value`` (p-value x number of targets); ``q_value`` (Benjamini–Hochberg over the
         query's p-values against all targets).
     """
-    from genodeep._validate import require
-
     require("memelite", "interpret")
     from memelite import tomtom
 

@@ -16,14 +16,16 @@ import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from genodeep._validate import check_positive
+from genodeep._progress import log
+from genodeep._validate import check_positive, require
+from genodeep.motifs.compare import compare
+from genodeep.motifs.pwm import consensus
 
-__all__ = ["DiscoveryResult", "discover_motifs", "write_discovery", "discover_to_files"]
+__all__ = ["DiscoveryResult", "discover_motifs"]
 
 _SEQLET_COLUMNS = ["pattern", "seq", "start", "end", "strand"]
 
@@ -69,8 +71,6 @@ class DiscoveryResult:
         """One row per pattern: ``pattern``, ``n_seqlets``, ``width``, ``consensus`` and its best
         match (``best_match``, ``orientation``, ``p_value``, ``q_value``; empty without a database).
         """
-        from genodeep.motifs.pwm import consensus
-
         rows = []
         for name, pfm in self.patterns.items():
             row = {
@@ -179,9 +179,6 @@ def discover_motifs(
     DiscoveryResult
         Patterns (trimmed PFMs), CWMs, seqlet counts and coordinates, database matches, runtime.
     """
-    from genodeep._progress import log
-    from genodeep._validate import require
-
     if attributions is None and hypothetical is None:
         raise ValueError(
             "give hypothetical= (hypothetical contributions, preferred) or attributions=, each of "
@@ -276,121 +273,5 @@ def discover_motifs(
     res.seqlets = pd.DataFrame(rows, columns=_SEQLET_COLUMNS)
     log(f"TF-MoDISco: {len(res.patterns)} pattern(s) from {n} sequence(s) in {runtime:.1f} s")
     if database is not None and res.patterns:
-        from genodeep.motifs.compare import compare
-
         res.matches = compare(res.patterns, database, n_nearest=n_nearest)
-    return res
-
-
-def write_discovery(result: DiscoveryResult, out: str | os.PathLike) -> Path:
-    """Write a :class:`DiscoveryResult` into a folder.
-
-    Files: ``patterns.meme`` (trimmed PFMs), ``patterns.npz`` (``<pattern>.pfm``, ``.cwm``,
-    ``.hcwm`` arrays (4, w)), ``summary.tsv`` (:meth:`DiscoveryResult.summary`), ``matches.tsv``
-    (database matches), ``seqlets.tsv``, and ``logos/<pattern>.pfm.png`` (information logo) and
-    ``logos/<pattern>.cwm.png`` (CWM logo).
-
-    Parameters
-    ----------
-    result : DiscoveryResult
-    out : path
-        Output folder (created).
-
-    Returns
-    -------
-    Path
-        The folder.
-    """
-    from genodeep._io_utils import atomic_path, atomic_write
-    from genodeep.interpret.plots import save_motif_logo
-    from genodeep.io.motifs import write_meme
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    summary = result.summary()
-    with atomic_write(out / "summary.tsv") as fh:
-        summary.to_csv(fh, sep="\t", index=False, float_format="%.6g")
-    with atomic_write(out / "matches.tsv") as fh:
-        result.matches.to_csv(fh, sep="\t", index=False, float_format="%.6g")
-    with atomic_write(out / "seqlets.tsv") as fh:
-        result.seqlets.to_csv(fh, sep="\t", index=False)
-    if not result.patterns:
-        return out
-    write_meme(out / "patterns.meme", result.patterns)
-    arrays = {}
-    for name in result.patterns:
-        arrays[f"{name}.pfm"] = result.patterns[name]
-        arrays[f"{name}.cwm"] = result.cwms[name]
-        arrays[f"{name}.hcwm"] = result.hypothetical_cwms[name]
-    with atomic_path(out / "patterns.npz") as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-    for _, row in summary.iterrows():
-        name = row["pattern"]
-        title = f"{name} ({row['n_seqlets']} seqlets)"
-        if row["best_match"]:
-            title += f"  ~ {row['best_match']} (q={row['q_value']:.2g})"
-        save_motif_logo(out / "logos" / f"{name}.pfm.png", result.patterns[name], title=title)
-        save_motif_logo(
-            out / "logos" / f"{name}.cwm.png", result.cwms[name], mode="weight", title=f"{name} CWM"
-        )
-    return out
-
-
-def discover_to_files(
-    attributions: str | os.PathLike,
-    out: str | os.PathLike,
-    *,
-    database: str | os.PathLike | None = None,
-    **kwargs,
-) -> DiscoveryResult:
-    """:func:`discover_motifs` on an ``attributions.npz`` written by ``genodeep interpret``, written
-    with :func:`write_discovery`; the API of ``genodeep motifs discover``.
-
-    Parameters
-    ----------
-    attributions : path
-        NPZ with ``X`` (N, 4, L) and ``hypothetical`` and/or ``attributions`` (N, 4, L).
-    out : path
-        Output folder.
-    database : path, optional
-        Motif database (MEME/JASPAR).
-    **kwargs
-        Further :func:`discover_motifs` keywords.
-
-    Returns
-    -------
-    DiscoveryResult
-    """
-    from genodeep._progress import log
-    from genodeep._validate import InputFileError, check_file_exists
-
-    check_file_exists(attributions, "attributions file")
-    try:
-        data = np.load(attributions, allow_pickle=False)
-    except (ValueError, OSError) as err:
-        raise InputFileError(
-            f"not a readable NPZ file ({err})",
-            path=attributions,
-            fix="give the attributions.npz written by `genodeep interpret`",
-        ) from err
-    with data:
-        keys = set(data.files)
-        if "X" not in keys or not ({"hypothetical", "attributions"} & keys):
-            raise InputFileError(
-                f"needs arrays X and hypothetical (or attributions); found {sorted(keys)}",
-                path=attributions,
-                fix="give the attributions.npz written by `genodeep interpret`",
-            )
-        X = data["X"]
-        hyp = data["hypothetical"] if "hypothetical" in keys else None
-        attr = data["attributions"] if "attributions" in keys else None
-    if hyp is None:
-        log(
-            "no hypothetical scores in the file (method without them): the attributions are used "
-            "as hypothetical scores; use --method deepliftshap, ixg or ism for better patterns"
-        )
-    res = discover_motifs(X, attr, hyp, database=database, **kwargs)
-    write_discovery(res, out)
-    log(f"wrote {len(res.patterns)} pattern(s) to {out}")
     return res

@@ -1,4 +1,4 @@
-"""Sequence logos of motifs and attribution tracks (logomaker)."""
+"""Sequence logos of motifs and attribution tracks (logomaker), and the PNG writer of all figures."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from genodeep._validate import check_choice
+from genodeep._io_utils import atomic_path
+from genodeep._validate import check_choice, require
+from genodeep.motifs.pwm import _as_probabilities, information_content
 
-__all__ = ["plot_logo", "save_logo"]
+__all__ = ["plot_logo", "save_figure", "save_logo", "save_motif_logo"]
 
 _MODES = ("information", "probability", "weight")
 
@@ -27,8 +29,6 @@ def _logo_matrix(values, mode: str, background: Sequence[float] | None) -> np.nd
         raise ValueError("the matrix has NaN or infinite values")
     if mode == "weight":
         return arr.T
-    from genodeep.motifs.pwm import _as_probabilities, information_content
-
     p = _as_probabilities(arr, "pwm")
     if mode == "probability":
         return p.T
@@ -70,8 +70,6 @@ def plot_logo(
     """
     check_choice("mode", mode, _MODES)
     heights = _logo_matrix(pwm_or_attr, mode, background)
-    from genodeep._validate import require
-
     logomaker = require("logomaker", "interpret")
     import pandas as pd
 
@@ -120,11 +118,48 @@ def save_logo(
     -------
     path : str
     """
-    from genodeep._io_utils import atomic_path
-
     ax = plot_logo(pwm_or_attr, mode=mode, title=title, background=background)
-    fig = ax.figure
+    return save_figure(ax.figure, path, dpi=dpi)
+
+
+def save_figure(fig, path: str | os.PathLike, *, dpi: int = 150) -> str:
+    """Write a matplotlib figure as PNG, atomically (tight layout)."""
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi)
     return os.fspath(path)
+
+
+def save_motif_logo(
+    path: str | os.PathLike,
+    pwm,
+    *,
+    mode: str = "information",
+    title: str | None = None,
+    dpi: int = 150,
+) -> str:
+    """A motif logo (:func:`plot_logo`) in a figure wide enough for its title.
+
+    Parameters
+    ----------
+    path : path
+        Output PNG (written atomically).
+    pwm : array, shape (4, w)
+        Probabilities (``information``/``probability`` modes) or weights such as a CWM (``weight``).
+    mode : {"information", "probability", "weight"}
+    title : str, optional
+    dpi : int
+
+    Returns
+    -------
+    path : str
+    """
+    from matplotlib.figure import Figure
+
+    width = np.asarray(pwm).shape[-1]
+    fig_w = max(2.5, 0.35 * width + 1.0, 0.09 * len(title or "") + 0.8)
+    ax = Figure(figsize=(min(fig_w, 24.0), 2.0)).add_subplot()
+    plot_logo(pwm, ax=ax, mode=mode)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return save_figure(ax.figure, path, dpi=dpi)

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from genodeep.io.motifs import _background, counts_to_probabilities
+from genodeep.io import background_frequencies, counts_to_probabilities
 
 __all__ = [
     "information_content",
@@ -71,7 +71,7 @@ def information_content(
     ic : np.ndarray float64, shape (w,), or float when ``total``
     """
     p = _as_probabilities(pwm)
-    bg = _background(background)
+    bg = background_frequencies(background)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, p * np.log2(p / bg[:, None]), 0.0)
     ic = terms.sum(axis=0)
@@ -199,7 +199,7 @@ def log_odds(
     if pseudocount < 0:
         raise ValueError(f"pseudocount must be >= 0, got {pseudocount!r}")
     p = _as_probabilities(pwm)
-    bg = _background(background)[:, None]
+    bg = background_frequencies(background)[:, None]
     smoothed = (p + pseudocount * bg) / (1.0 + pseudocount)
     with np.errstate(divide="ignore"):
         return np.log2(smoothed / bg)

@@ -17,8 +17,9 @@ import torch
 
 from genodeep._device import resolve_device
 from genodeep._progress import progress
-from genodeep.io.motifs import _background
+from genodeep.io import background_frequencies
 from genodeep.motifs.pwm import log_odds, reverse_complement_pwm
+from genodeep.seq.encode import one_hot
 
 __all__ = ["scan"]
 
@@ -78,8 +79,6 @@ def _as_one_hot(X) -> torch.Tensor:
     if isinstance(X, (str, bytes)):
         X = [X]
     if isinstance(X, (list, tuple)) and X and isinstance(X[0], (str, bytes)):
-        from genodeep.seq.encode import one_hot
-
         lengths = {len(s) for s in X}
         if len(lengths) > 1:  # pad with N (all-zero columns, never scored)
             width = max(lengths)
@@ -184,7 +183,7 @@ def scan(
         raise ValueError(f"bin_size must be > 0 (bits), got {bin_size!r}")
     if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
-    bg = _background(background)
+    bg = background_frequencies(background)
     named = _as_motif_dict(motifs)
     X = _as_one_hot(X)
     names = list(named)

@@ -14,6 +14,7 @@ Models are plain ``nn.Module`` s with ``loss(batch)``, trained by :func:`genodee
 :class:`LinearAutoencoder`, :class:`Autoencoder`, :class:`DenoisingAutoencoder`,
 :class:`CountAutoencoder` (NB/ZINB, DCA-style), :class:`CountVAE` (scVI-style) and
 :class:`ExpressionGAN` (WGAN-GP). Names are imported lazily, so ``import genodeep.sc`` is cheap.
+Reading and writing files (the CLI's ``denoise``/``embed``/``generate``) is in :mod:`genodeep.workflows.sc`.
 """
 
 from __future__ import annotations
@@ -53,16 +54,18 @@ _NAMES = {
     "evaluate_denoising": "genodeep.sc.evaluate",
     "cluster_ari": "genodeep.sc.evaluate",
     "two_sample_test": "genodeep.sc.evaluate",
+    # training
+    "MODELS": "genodeep.sc.training",
+    "CountModelResult": "genodeep.sc.training",
+    "fit_count_model": "genodeep.sc.training",
     # high-level API
-    "MODELS": "genodeep.sc.api",
-    "CountModelResult": "genodeep.sc.api",
-    "fit_count_model": "genodeep.sc.api",
     "denoise": "genodeep.sc.api",
     "embed": "genodeep.sc.api",
     "generate": "genodeep.sc.api",
-    "plot_latent": "genodeep.sc.api",
-    "plot_generated": "genodeep.sc.api",
-    "plot_history": "genodeep.sc.api",
+    # plots
+    "plot_latent": "genodeep.sc.plots",
+    "plot_generated": "genodeep.sc.plots",
+    "plot_history": "genodeep.sc.plots",
 }
 __all__ = list(_NAMES)
 __getattr__ = lazy_getattr(__name__, _NAMES)

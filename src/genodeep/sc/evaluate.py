@@ -18,10 +18,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import torch
 
 from genodeep._progress import log
 from genodeep._validate import check_choice, check_positive, check_shape
+from genodeep.nn.distributions import nb_log_prob
 from genodeep.sc.preprocess import log_normalize, size_factors
+from genodeep.sc.training import fit_count_model
 
 __all__ = [
     "mask_entries",
@@ -138,7 +141,7 @@ def pca_reconstruction(
 def nb_loglik(x: np.ndarray, mu: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """Elementwise negative binomial log-probability (mean ``mu``, inverse dispersion ``theta``).
 
-    Uses :func:`genodeep.train.losses.nb_log_prob` in float64.
+    Uses :func:`genodeep.nn.distributions.nb_log_prob` in float64.
 
     Parameters
     ----------
@@ -149,10 +152,6 @@ def nb_loglik(x: np.ndarray, mu: np.ndarray, theta: np.ndarray) -> np.ndarray:
     -------
     logp : np.ndarray float64, the broadcast shape
     """
-    import torch
-
-    from genodeep.train.losses import nb_log_prob
-
     t = [torch.as_tensor(np.array(a, dtype=np.float64)) for a in (x, mu, theta)]
     x_t, mu_t, th_t = torch.broadcast_tensors(*t)
     return nb_log_prob(x_t, mu_t.clamp_min(1e-10), th_t).numpy()
@@ -289,7 +288,8 @@ def evaluate_denoising(
     model_kwargs : dict, optional
         Per-method keyword arguments for the model constructors.
     max_epochs, batch_size, lr : optional
-        Training settings for the neural models (default: each model's, see :func:`fit_count_model`).
+        Training settings for the neural models (default: each model's, see
+        :func:`genodeep.sc.training.fit_count_model`).
     device, random_state, verbose
         As for :func:`genodeep.sc.fit_count_model`; ``random_state`` also chooses the hidden entries.
 
@@ -301,8 +301,6 @@ def evaluate_denoising(
     """
     import pandas as pd
     from scipy.stats import pearsonr, spearmanr
-
-    from genodeep.sc.api import fit_count_model
 
     X = np.asarray(X, dtype=np.float64)
     for m in methods:

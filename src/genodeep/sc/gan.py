@@ -20,10 +20,12 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import TensorDataset
 
 from genodeep._device import model_on, resolve_device
 from genodeep._validate import check_choice, check_positive
-from genodeep.sc.models import _UnsupervisedModel
+from genodeep.sc._base import _UnsupervisedModel
+from genodeep.sc.training import fit_last_epoch
 
 __all__ = ["ExpressionGAN", "fit_gan", "sample_gan"]
 
@@ -218,10 +220,6 @@ def fit_gan(
     params : dict
         Model configuration and training settings.
     """
-    from torch.utils.data import TensorDataset
-
-    from genodeep.sc.models import fit_last_epoch
-
     X = np.ascontiguousarray(X, dtype=np.float32)
     if X.ndim != 2:
         raise ValueError(f"X had shape {X.shape} while it should have had (n_cells, n_genes)")

@@ -23,15 +23,21 @@ this way by default.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
 
 from genodeep._validate import check_choice, check_positive
+from genodeep.nn.distributions import nb_log_prob, zinb_log_prob
+from genodeep.sc._base import (
+    _log1p_norm,
+    _size_factors,
+    _TransformedInputModel,
+    _UnsupervisedModel,
+)
 
 __all__ = [
     "CountDataset",
@@ -41,7 +47,6 @@ __all__ = [
     "CountAutoencoder",
     "make_mlp",
     "corrupt",
-    "fit_last_epoch",
 ]
 
 Tensor = torch.Tensor
@@ -197,93 +202,6 @@ def corrupt(
         m = torch.rand_like(x) < rate
         return x.masked_fill(m, 0.0), m
     return x + rate * torch.randn_like(x), None
-
-
-def _log1p_norm(x: Tensor, sf: Tensor) -> Tensor:
-    return torch.log1p(x / sf.clamp_min(1e-8).unsqueeze(-1))
-
-
-def _size_factors(x: Tensor, sf: Tensor | None) -> Tensor:
-    """``sf`` (B,) as given, or ones (B,) on ``x``'s device when ``None``; ``x`` has shape (B, G)."""
-    return torch.ones(x.shape[0], device=x.device) if sf is None else sf
-
-
-class _UnsupervisedModel(nn.Module):
-    """Config capture and the batch-unpacking helpers shared by the autoencoders."""
-
-    n_genes: int
-    n_latent: int
-    n_batch: int = 0
-
-    def _store_config(self, args: Mapping[str, Any]) -> None:
-        sig = inspect.signature(type(self).__init__)
-        cfg = {}
-        for name in sig.parameters:
-            if name != "self" and name in args:
-                v = args[name]
-                cfg[name] = list(v) if isinstance(v, tuple) else v
-        self.config: dict[str, Any] = cfg
-
-    @property
-    def n_params(self) -> int:
-        return sum(p.numel() for p in self.parameters())
-
-    def _unpack(self, batch) -> tuple[Tensor, Tensor, Tensor | None]:
-        if isinstance(batch, Mapping):
-            x = batch["x"]
-            sf = batch.get("sf")
-            b = batch.get("batch")
-        elif isinstance(batch, (tuple, list)):
-            x = batch[0]
-            sf = batch[1] if len(batch) > 1 else None
-            b = batch[2] if len(batch) > 2 else None
-        else:
-            x, sf, b = batch, None, None
-        x = x if x.is_floating_point() else x.float()
-        if sf is None:
-            sf = torch.ones(x.shape[0], device=x.device, dtype=x.dtype)
-        if self.n_batch and b is None:
-            raise ValueError(
-                f"{type(self).__name__} was built with n_batch={self.n_batch} but the data has no batch "
-                "one-hot; build the CountDataset with batch=codes"
-            )
-        sf = sf.to(x.dtype).reshape(-1)
-        return x, sf, None if b is None or not self.n_batch else b.to(x.dtype)
-
-    def packed_apply(self, fn_name: str):
-        """A function of one packed tensor ``[x | sf | batch]`` (for ``genodeep._batching``)."""
-        G = self.n_genes
-
-        def fn(xb: Tensor):
-            x, sf = xb[:, :G], xb[:, G]
-            b = xb[:, G + 1 :] if self.n_batch else None
-            return getattr(self, fn_name)(x, sf, b)
-
-        return fn
-
-
-class _TransformedInputModel(_UnsupervisedModel):
-    """An autoencoder that reads ``x`` as given or as ``log1p(x / sf)`` (``input_transform``)."""
-
-    input_transform: str = "none"
-
-    def _input(self, x: Tensor, sf: Tensor) -> Tensor:
-        """What the network sees for ``x`` (B, G) with size factors ``sf`` (B,): shape (B, G)."""
-        return _log1p_norm(x, sf) if self.input_transform == "log1p" else x
-
-    def _reconstruct(self, x: Tensor, sf: Tensor | None, *, max_log: float | None = None) -> Tensor:
-        """``forward`` of ``x`` (B, G) on the input's scale, shape (B, G).
-
-        With ``input_transform="log1p"`` the output ``y`` is mapped back as ``expm1(y) * sf`` (``y``
-        first capped at ``max_log`` when given; negative values set to 0).
-        """
-        sf = _size_factors(x, sf)
-        y = self.forward(self._input(x, sf))
-        if self.input_transform == "log1p":
-            if max_log is not None:
-                y = y.clamp(max=max_log)
-            y = torch.expm1(y).clamp_min(0) * sf.unsqueeze(-1)
-        return y
 
 
 # ------------------------------------------------------------------------------------------------ linear AE
@@ -602,8 +520,6 @@ class CountAutoencoder(_UnsupervisedModel):
 
     def log_prob(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
         """Elementwise log-likelihood of counts ``x`` (B, G) under ``params`` from :meth:`decode`."""
-        from genodeep.train.losses import nb_log_prob, zinb_log_prob
-
         theta = params["theta"].expand_as(x)
         if self.likelihood == "zinb":
             return zinb_log_prob(x, params["mu"], theta, params["pi_logits"])
@@ -619,87 +535,3 @@ class CountAutoencoder(_UnsupervisedModel):
         nll = -self.log_prob(x, params)
         loss = _weighted_mean(nll, m, self.masked_weight)
         return {"loss": loss, "nll": nll.mean().detach()}
-
-
-# ------------------------------------------------------------------------------------------------ training
-def fit_last_epoch(
-    model: nn.Module,
-    data,
-    *,
-    max_epochs: int,
-    batch_size: int,
-    lr: float,
-    weight_decay: float = 0.0,
-    optimizer_kwargs: Mapping[str, Any] | None = None,
-    patience: int | None = None,
-    out_dir=None,
-    device=None,
-    random_state: int = 0,
-    verbose: bool = False,
-):
-    """Train ``model`` with :func:`genodeep.train.fit` (``loss=None``) and keep the *last* epoch's weights.
-
-    Unsupervised objectives here change during training (KL warm-up, random masking, adversarial
-    games), so the epoch with the lowest training loss is not the best model; without validation data
-    the final weights are used, as scVI and DCA do.
-
-    Parameters
-    ----------
-    model : nn.Module
-        Has ``loss(batch)`` (and ``loss_steps``/``parameters_for`` for alternating objectives).
-    data : torch Dataset
-        Yields the batches ``model.loss`` takes.
-    max_epochs, batch_size, lr, weight_decay : training settings (Adam).
-    optimizer_kwargs : dict, optional
-        E.g. ``{"betas": (0.5, 0.9)}``.
-    patience : int, optional
-        Early stopping on the training loss after ``patience`` epochs without improvement.
-    out_dir : path, optional
-        Keep checkpoints and ``history.tsv``; a temporary folder otherwise.
-    device : str or torch.device, optional
-        ``None`` = CUDA when available.
-
-    Returns
-    -------
-    model : nn.Module
-        Trained, on the CPU, in eval mode.
-    history : pandas.DataFrame
-        One row per epoch.
-    """
-    import os
-    import tempfile
-
-    from genodeep._device import resolve_device
-    from genodeep.train.fit import fit
-    from genodeep.train.lightning import GenodeepTask
-
-    dev = resolve_device(device)
-    accelerator, devices = ("gpu", [dev.index or 0]) if dev.type == "cuda" else ("cpu", 1)
-    task = GenodeepTask(
-        model,
-        loss=None,
-        lr=lr,
-        weight_decay=weight_decay,
-        optimizer="adam",
-        optimizer_kwargs=optimizer_kwargs,
-    )
-    with tempfile.TemporaryDirectory(prefix="genodeep-sc-") as tmp:
-        root = os.fspath(out_dir) if out_dir is not None else tmp
-        result = fit(
-            task,
-            data,
-            max_epochs=int(max_epochs),
-            batch_size=int(batch_size),
-            early_stopping=None if patience is None else "train_loss",
-            patience=5 if patience is None else int(patience),
-            out_dir=root,
-            accelerator=accelerator,
-            devices=devices,
-            random_state=random_state,
-            verbose=verbose,
-        )
-        last = os.path.join(root, "last.ckpt")
-        if os.path.exists(last):
-            state = torch.load(last, map_location="cpu", weights_only=True)["state_dict"]
-            model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
-    return model.cpu().eval(), result.history

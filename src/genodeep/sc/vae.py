@@ -23,7 +23,9 @@ from torch import nn
 from genodeep._batching import batched_apply
 from genodeep._device import model_on, resolve_device
 from genodeep._validate import check_choice, check_positive
-from genodeep.sc.models import _UnsupervisedModel, make_mlp
+from genodeep.nn.distributions import nb_log_prob, zinb_log_prob
+from genodeep.sc._base import _UnsupervisedModel
+from genodeep.sc.models import make_mlp
 
 __all__ = ["CountVAE", "PerturbationPrediction", "latent_shift", "predict_perturbation"]
 
@@ -157,8 +159,6 @@ class CountVAE(_UnsupervisedModel):
 
     def log_prob(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
         """Elementwise log-likelihood of counts ``x`` (B, G)."""
-        from genodeep.train.losses import nb_log_prob, zinb_log_prob
-
         mu = params["mu"].clamp_min(1e-8)
         theta = params["theta"].expand_as(x)
         if self.likelihood == "zinb":

@@ -10,8 +10,8 @@ The loss is the mean over kept entries (0 when nothing is kept). Likelihood loss
 negative log-likelihoods, constants included, so their values equal ``-scipy.stats.<dist>.logpmf``.
 
 Pick a loss by name with :func:`get_loss`; :data:`LOSSES` maps the names to the classes.
-The log-probability functions :func:`nb_log_prob`, :func:`zinb_log_prob`, :func:`poisson_log_prob` and
-:func:`multinomial_log_prob` are public and work in any floating dtype (float64 included).
+The NB, ZINB and Poisson log-probabilities live in :mod:`genodeep.nn.distributions`;
+:func:`multinomial_log_prob` is public here and works in any floating dtype (float64 included).
 """
 
 from __future__ import annotations
@@ -23,13 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genodeep.nn.distributions import nb_log_prob, zinb_log_prob
+
 __all__ = [
     "LOSSES",
     "get_loss",
     "masked_mean",
-    "nb_log_prob",
-    "zinb_log_prob",
-    "poisson_log_prob",
     "multinomial_log_prob",
     "BinaryCrossEntropy",
     "MeanSquaredError",
@@ -42,77 +41,6 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- log-probabilities
-def nb_log_prob(x: Tensor, mu: Tensor, theta: Tensor) -> Tensor:
-    """Negative binomial log-probability with mean ``mu`` and inverse dispersion ``theta``.
-
-    ``Var = mu + mu**2 / theta``; equals ``scipy.stats.nbinom.logpmf(x, n=theta, p=theta / (theta + mu))``.
-
-    Parameters
-    ----------
-    x : Tensor, any shape
-        Counts (non-negative; non-integers are allowed through ``lgamma``).
-    mu : Tensor, broadcastable to ``x``
-        Means, ``>= 0``.
-    theta : Tensor, broadcastable to ``x``
-        Inverse dispersions, ``> 0``.
-
-    Returns
-    -------
-    log_p : Tensor, the broadcast shape, dtype of the inputs
-    """
-    log_theta_mu = torch.log(theta + mu)
-    return (
-        theta * (torch.log(theta) - log_theta_mu)
-        + torch.xlogy(x, mu)
-        - x * log_theta_mu
-        + torch.lgamma(x + theta)
-        - torch.lgamma(theta)
-        - torch.lgamma(x + 1)
-    )
-
-
-def zinb_log_prob(x: Tensor, mu: Tensor, theta: Tensor, pi_logits: Tensor) -> Tensor:
-    """Zero-inflated negative binomial log-probability.
-
-    ``p(x) = pi * [x == 0] + (1 - pi) * NB(x; mu, theta)`` with ``pi = sigmoid(pi_logits)`` the dropout
-    probability. Computed in log space with softplus for stability.
-
-    Parameters
-    ----------
-    x, mu, theta : Tensor, broadcastable
-        As in :func:`nb_log_prob`.
-    pi_logits : Tensor, broadcastable
-        Logits of the zero-inflation (dropout) probability.
-
-    Returns
-    -------
-    log_p : Tensor, the broadcast shape
-    """
-    nb_zero = theta * (torch.log(theta) - torch.log(theta + mu))  # log NB(0)
-    # log(pi + (1 - pi) NB(0)) = softplus(log NB(0) - logit) - softplus(-logit)
-    case_zero = F.softplus(nb_zero - pi_logits) - F.softplus(-pi_logits)
-    # log(1 - pi) + log NB(x) = -softplus(logit) + log NB(x)
-    case_nonzero = nb_log_prob(x, mu, theta) - F.softplus(pi_logits)
-    return torch.where(x == 0, case_zero, case_nonzero)
-
-
-def poisson_log_prob(x: Tensor, log_rate: Tensor) -> Tensor:
-    """Poisson log-probability of counts ``x`` given log-rates; equals ``scipy.stats.poisson.logpmf``.
-
-    Parameters
-    ----------
-    x : Tensor, any shape
-        Counts.
-    log_rate : Tensor, broadcastable to ``x``
-        Natural log of the rate.
-
-    Returns
-    -------
-    log_p : Tensor, the broadcast shape
-    """
-    return x * log_rate - torch.exp(log_rate) - torch.lgamma(x + 1)
-
-
 def multinomial_log_prob(counts: Tensor, logits: Tensor, *, full: bool = True) -> Tensor:
     """Multinomial log-probability of count profiles given logits over the last axis.
 

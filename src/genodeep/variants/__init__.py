@@ -1,18 +1,21 @@
-"""genodeep.variants: variant effect prediction from VCF files.
+"""genodeep.variants: variant effect prediction against a reference genome.
 
-- :mod:`~genodeep.variants.score`: ref/alt windows from the genome, per-task effects, TSV/parquet/annotated
-  VCF output, streaming and sharding (:func:`score_variants`, :func:`iter_scores`);
+- :mod:`~genodeep.variants.score`: ref/alt windows from the genome and per-task effects of the ALT
+  alleles of a VCF, streamed chunk by chunk (:func:`iter_scores`);
 - :mod:`~genodeep.variants.attribution`: ISM or DeepLIFT/SHAP maps of ref vs alt for the top variants
-  (:func:`variant_attributions`, :func:`save_variant_attributions`);
+  (:func:`variant_attributions`, :func:`plot_variant_logos`);
 - :mod:`~genodeep.variants.concentration`: do predicted effects concentrate on motif bases?
   (:func:`effect_concentration`, :func:`window_motif_hits`).
+
+Writing the scored table (TSV, parquet, annotated VCF) and the attribution folders is
+:mod:`genodeep.workflows.variants` (:func:`~genodeep.workflows.variants.score_variants`).
 """
 
 from __future__ import annotations
 
 from genodeep.variants.attribution import (
     VariantAttributions,
-    save_variant_attributions,
+    plot_variant_logos,
     top_variants,
     variant_attributions,
 )
@@ -23,18 +26,16 @@ from genodeep.variants.concentration import (
     save_effect_concentration_plot,
     window_motif_hits,
 )
-from genodeep.variants.score import iter_scores, parse_shard, score_variants
+from genodeep.variants.score import iter_scores
 
 __all__ = [
     "EffectConcentration",
     "VariantAttributions",
     "effect_concentration",
     "iter_scores",
-    "parse_shard",
     "plot_effect_concentration",
+    "plot_variant_logos",
     "save_effect_concentration_plot",
-    "save_variant_attributions",
-    "score_variants",
     "top_variants",
     "variant_attributions",
     "window_motif_hits",

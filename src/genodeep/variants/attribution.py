@@ -1,11 +1,13 @@
 """Attribution maps of the reference and alternative alleles of the top-scoring variants.
 
-:func:`variant_attributions` takes a table from :func:`genodeep.variants.score_variants` (or a VCF, which
-it scores first), picks the variants with the largest absolute effect, rebuilds their reference and
-alternative windows with the scoring code itself (same length rule, same genome reads), explains both
-alleles with :func:`genodeep.interpret.attribute` in one batched call, and returns the two maps and their
-difference. :func:`save_variant_attributions` writes ``attributions.npz``, ``variants.tsv`` and one PNG
-per variant (stacked logos of the reference, the alternative and the difference around the variant).
+:func:`variant_attributions` takes a table from :func:`genodeep.workflows.variants.score_variants`
+(or a VCF, which it scores first with :func:`genodeep.variants.iter_scores`), picks the variants with
+the largest absolute effect, rebuilds their reference and alternative windows with the scoring code
+itself (same length rule, same genome reads), explains both alleles with
+:func:`genodeep.interpret.attribute` in one batched call, and returns the two maps and their
+difference. :func:`genodeep.workflows.variants.save_variant_attributions` writes ``attributions.npz``,
+``variants.tsv`` and one PNG per variant (:func:`plot_variant_logos`: stacked logos of the reference,
+the alternative and the difference around the variant).
 
 Alignment rule
 --------------
@@ -30,27 +32,26 @@ variant and shade the allele in each panel (``len(REF)`` bases in ``ref`` and ``
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import torch
 
-from genodeep._progress import log
 from genodeep._validate import check_choice, near_matches
+from genodeep.interpret.api import attribute
+from genodeep.interpret.plots import plot_attribution_logo
+from genodeep.io import Genome, Variant
+from genodeep.seq.encode import one_hot_codes, reverse_complement
+from genodeep.variants.score import _build_batch, _finish, _resolve_model, iter_scores
 
 __all__ = [
     "VariantAttributions",
     "align_to_reference",
-    "attributions_dir",
+    "check_flank",
     "plot_variant_logos",
-    "save_variant_attributions",
     "top_variants",
     "variant_attributions",
 ]
@@ -81,7 +82,7 @@ class VariantAttributions:
     center : int
         Position of the variant's first base in both windows (``L // 2``).
     flank : int
-        Bases drawn on each side of the variant by :func:`save_variant_attributions`.
+        Bases drawn on each side of the variant by :func:`plot_variant_logos`.
     method : str
         The attribution method.
     """
@@ -131,7 +132,7 @@ def top_variants(table: pd.DataFrame, *, top: int = 20, task: str | None = None)
     Parameters
     ----------
     table : pandas.DataFrame
-        Output of :func:`genodeep.variants.score_variants`.
+        Output of :func:`genodeep.workflows.variants.score_variants`.
     top : int
         How many variants to keep (fewer when fewer were scored).
     task : str, optional
@@ -179,13 +180,6 @@ def _track_top(chunks, top: int, task: str | None, keep: list):
     keep.append(best)
 
 
-def attributions_dir(out: str | os.PathLike) -> Path:
-    """The attribution folder beside a scored table: ``scored.tsv.gz`` -> ``scored_attributions``."""
-    out = Path(out)
-    name = re.sub(r"(\.(tsv|txt|vcf|parquet))?(\.b?gz)?$", "", out.name, flags=re.IGNORECASE)
-    return out.with_name(f"{name or out.name}_attributions")
-
-
 # ------------------------------------------------------------------------------------------------
 # windows and maps
 
@@ -220,14 +214,8 @@ def align_to_reference(alt_map: np.ndarray, center: int, ref_len: int, alt_len: 
 
 def _windows(model, genome, sel: pd.DataFrame, length, kind, task_names, source):
     """Rebuild the scoring windows of the selected rows: X_ref, X_alt int8 (N, 4, L), names, L."""
-    from genodeep.io.vcf import Variant
-    from genodeep.seq.encode import one_hot_codes
-    from genodeep.variants.score import _build_batch, _resolve_model
-
     model, kind, names, length = _resolve_model(model, kind, task_names, length)
     if not hasattr(genome, "window_codes"):
-        from genodeep.io.fasta import Genome
-
         genome = Genome(genome)
     variants = [
         Variant(str(r.chrom), int(r.pos), str(r.id), str(r.ref), str(r.alt), i, 1, 0)
@@ -254,15 +242,13 @@ def _windows(model, genome, sel: pd.DataFrame, length, kind, task_names, source)
 
 def _explain(model, X: np.ndarray, target: int, both_strands: bool, method: str, kw) -> np.ndarray:
     """Attributions of the observed bases, (n, 4, L) float32; both strands averaged if asked."""
-    from genodeep.interpret.api import attribute
-
     Xt = torch.from_numpy(X).float()
     if both_strands:
-        Xt = torch.cat([Xt, torch.flip(Xt, dims=(1, 2))])
+        Xt = torch.cat([Xt, reverse_complement(Xt)])
     attr = attribute(model, Xt, method=method, target=target, **kw).attributions
     if both_strands:
         n = X.shape[0]
-        attr = (attr[:n] + torch.flip(attr[n:], dims=(1, 2))) / 2
+        attr = (attr[:n] + reverse_complement(attr[n:])) / 2
     return attr.numpy().astype(np.float32)
 
 
@@ -320,7 +306,7 @@ def variant_attributions(
     Parameters
     ----------
     model : torch.nn.Module or genodeep.zoo.Package
-        The model the variants were scored with (see :func:`genodeep.variants.score_variants`).
+        The model the variants were scored with (see :func:`genodeep.workflows.variants.score_variants`).
     genome : genodeep.io.Genome or path
         The reference genome the variants were scored against.
     variants : pandas.DataFrame or path
@@ -335,7 +321,7 @@ def variant_attributions(
     method : {"ism", "deepliftshap", "saliency", "ixg", "ig"}, default "ism"
         Attribution method (:func:`genodeep.interpret.attribute`); ``options`` go to it.
     flank : int, optional
-        Bases on each side of the variant drawn by :func:`save_variant_attributions` and summed in
+        Bases on each side of the variant drawn by the logos (:func:`plot_variant_logos`) and summed in
         ``attr_delta_flank`` (default 20, fewer when the window is shorter than 41 bases).
     length, kind, task_names
         As in ``score_variants`` (by default from the package).
@@ -409,9 +395,7 @@ def variant_attributions(
 def _read_variants(model, genome, path, length, kind, task_names, both_strands) -> pd.DataFrame:
     name = os.fspath(path).lower()
     if name.endswith((".vcf", ".vcf.gz", ".vcf.bgz")):
-        from genodeep.variants.score import score_variants
-
-        return score_variants(
+        chunks = iter_scores(
             model,
             genome,
             path,
@@ -420,6 +404,7 @@ def _read_variants(model, genome, path, length, kind, task_names, both_strands) 
             task_names=task_names,
             both_strands=both_strands,
         )
+        return _finish(pd.concat(list(chunks), ignore_index=True))
     if name.endswith(".parquet"):
         return pd.read_parquet(path)
     if name.endswith((".tsv", ".tsv.gz", ".txt", ".txt.gz")):
@@ -432,14 +417,6 @@ def _read_variants(model, genome, path, length, kind, task_names, both_strands) 
 
 # ------------------------------------------------------------------------------------------------
 # writing
-
-
-def _label(row) -> str:
-    def short(allele: str) -> str:
-        return allele if len(allele) <= 8 else f"{allele[:6]}{len(allele)}bp"
-
-    text = f"{int(row['rank']):03d}_{row['chrom']}_{int(row['pos'])}_{short(str(row['ref']))}_{short(str(row['alt']))}"
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
 
 
 def plot_variant_logos(result: VariantAttributions, i: int, *, flank: int | None = None):
@@ -458,8 +435,6 @@ def plot_variant_logos(result: VariantAttributions, i: int, *, flank: int | None
     matplotlib.figure.Figure
     """
     from matplotlib.figure import Figure
-
-    from genodeep.interpret.plots import plot_attribution_logo
 
     flank = result.flank if flank is None else int(flank)
     row = result.table.iloc[i]
@@ -495,88 +470,3 @@ def plot_variant_logos(result: VariantAttributions, i: int, *, flank: int | None
     )
     fig.tight_layout()
     return fig
-
-
-def save_variant_attributions(
-    result: VariantAttributions,
-    out_dir: str | os.PathLike,
-    *,
-    flank: int | None = None,
-    dpi: int = 120,
-    overwrite: bool = True,
-) -> Path:
-    """Write ``attributions.npz``, ``variants.tsv`` and one logo PNG per variant into ``out_dir``.
-
-    The folder is built under a temporary name beside ``out_dir`` and renamed at the end, so a failed
-    run leaves no partial folder.
-
-    Parameters
-    ----------
-    result : VariantAttributions
-        Output of :func:`variant_attributions`.
-    out_dir : path
-        Folder to create (replaced when it exists and ``overwrite``).
-    flank : int, optional
-        Bases drawn on each side of the variant (default ``result.flank``).
-    dpi : int
-        PNG resolution.
-    overwrite : bool
-        Replace an existing ``out_dir``.
-
-    Returns
-    -------
-    Path of ``out_dir``. The npz holds ``ref``, ``alt``, ``delta`` (float32, (N, 4, L)), ``X_ref``,
-    ``X_alt`` (int8), ``center``, ``ref_len``, ``alt_len``, ``variant`` (``chrom:pos:REF>ALT``),
-    ``task`` and ``method``.
-    """
-    out = Path(out_dir)
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} exists; pass overwrite=True or choose another folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out.parent))
-    try:
-        t = result.table
-        np.savez_compressed(
-            tmp / "attributions.npz",
-            ref=result.ref,
-            alt=result.alt,
-            delta=result.delta,
-            X_ref=result.X_ref.astype(np.int8),
-            X_alt=result.X_alt.astype(np.int8),
-            center=np.int64(result.center),
-            ref_len=t["ref"].str.len().to_numpy(np.int64),
-            alt_len=t["alt"].str.len().to_numpy(np.int64),
-            variant=np.asarray(
-                [f"{r.chrom}:{r.pos}:{r.ref}>{r.alt}" for r in t.itertuples(index=False)], dtype=str
-            ),
-            task=np.asarray(t["attr_task"].astype(str).tolist(), dtype=str),
-            method=np.asarray(result.method),
-        )
-        pngs = []
-        for i in range(len(t)):
-            fig = plot_variant_logos(result, i, flank=flank)
-            name = f"{_label(t.iloc[i])}.png"
-            fig.savefig(tmp / name, format="png", dpi=dpi)
-            pngs.append(name)
-        t.assign(png=pngs).drop(columns=[c for c in t.columns if c.startswith("_")]).to_csv(
-            tmp / "variants.tsv", sep="\t", index=False, float_format="%.6g"
-        )
-        os.chmod(tmp, 0o777 & ~_umask())
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=".old-", dir=out.parent))
-            os.replace(out, old / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    log(f"wrote {out} ({len(result.table)} variants)")
-    return out
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

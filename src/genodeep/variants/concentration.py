@@ -1,9 +1,9 @@
 """Do predicted variant effects concentrate on motif bases? A check of a model against known biology.
 
-Score every SNV in a set of windows (:func:`genodeep.variants.score_variants`), find the motif hits in
-the same windows (:func:`window_motif_hits`, FIMO-like), and :func:`effect_concentration` reports the
-fraction of the total ``|effect|`` that falls on bases covered by a hit against the fraction of bases
-the hits cover. Their ratio is the enrichment (1 when effects ignore the motifs). Its p-value comes
+Score every SNV in a set of windows (:func:`genodeep.workflows.variants.score_variants`), find the
+motif hits in the same windows (:func:`window_motif_hits`, FIMO-like), and
+:func:`effect_concentration` reports the fraction of the total ``|effect|`` that falls on bases covered
+by a hit against the fraction of bases the hits cover. Their ratio is the enrichment (1 when effects ignore the motifs). Its p-value comes
 from circular shifts: within every window the motif mask is rotated by a random offset (keeping the
 number, widths and spacing of the hits), independently per window, and the p-value is the fraction of
 shifts whose effect fraction is at least the observed one, ``(1 + #{null >= observed}) / (1 + n)``.
@@ -21,6 +21,9 @@ import numpy as np
 import pandas as pd
 
 from genodeep._validate import check_choice
+from genodeep.io import Genome
+from genodeep.motifs.logo import save_figure
+from genodeep.motifs.scan import scan
 
 __all__ = [
     "EffectConcentration",
@@ -177,7 +180,7 @@ def effect_concentration(
     Parameters
     ----------
     table : pandas.DataFrame
-        Scored variants (:func:`genodeep.variants.score_variants`); only scored SNVs are used.
+        Scored variants (:func:`genodeep.workflows.variants.score_variants`); only scored SNVs are used.
     hits : pandas.DataFrame
         Motif hits with ``chrom``, ``start``, ``end`` (0-based, end exclusive, genome coordinates), e.g.
         from :func:`window_motif_hits`.
@@ -305,12 +308,8 @@ def window_motif_hits(
         ``chrom``, ``start``, ``end`` (genome, 0-based half-open, clipped to the window), ``window``
         (row of ``windows``), ``motif``, ``strand``, ``score``, ``p_value``.
     """
-    from genodeep.motifs.scan import scan
-
     _check_frame("windows", windows, ("chrom", "start", "end"), "give chrom, start, end")
     if not hasattr(genome, "one_hot"):
-        from genodeep.io.fasta import Genome
-
         genome = Genome(genome)
     starts = windows["start"].to_numpy(dtype=np.int64)
     widths = windows["end"].to_numpy(dtype=np.int64) - starts
@@ -418,6 +417,4 @@ def save_effect_concentration_plot(
     path: str | os.PathLike, result: EffectConcentration, *, dpi: int = 120, **kwargs
 ) -> str:
     """:func:`plot_effect_concentration` written to a PNG file, atomically. Returns the path."""
-    from genodeep.interpret.plots import save_figure
-
     return save_figure(plot_effect_concentration(result, **kwargs), path, dpi=dpi)
