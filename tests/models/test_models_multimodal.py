@@ -221,7 +221,7 @@ def test_simulation_label_is_motif_and_open():
 
 def test_single_input_bound_is_five_sixths():
     from genodeep.train.metrics import auroc
-    from genodeep.train.showcase import _single_input_bound
+    from genodeep.workflows.showcase import _single_input_bound
 
     assert _single_input_bound(0.5, 0.5) == pytest.approx(5 / 6)
     sim = simulate_multimodal(4000, 50, random_state=1)

@@ -131,6 +131,29 @@ def test_train_evaluate_predict_through_the_cli(tmp_path, rng):
         bw.close()
 
 
+def test_run_folders_are_not_overwritten_and_resume_keeps_settings(tmp_path, rng, capsys):
+    """A second start in a run folder is refused; --resume refuses changed settings, so the config and
+    the package never record a learning rate the training did not use."""
+    cfg = _config(tmp_path, rng)
+    run = tmp_path / "run"
+    base = ["-q", "train", str(cfg), "--out", str(run), "--max-epochs", "1"]
+    assert main(base) == 0
+    capsys.readouterr()
+    assert main(base) == 1  # no flag: the finished run is kept
+    err = capsys.readouterr().err
+    assert "already holds a run" in err and "--resume" in err and "--overwrite" in err
+    assert main([*base, "--resume", "--set", "training.lr=0.5"]) == 1
+    err = capsys.readouterr().err
+    assert "training.lr: 0.02 in the run, 0.5 now" in err
+    assert yaml.safe_load((run / "config.yaml").read_text())["training"]["lr"] == 0.02
+    # more epochs on the same settings: allowed
+    assert main(["-q", "train", str(cfg), "--out", str(run), "--max-epochs", "2", "--resume"]) == 0
+    assert yaml.safe_load((run / "config.yaml").read_text())["training"]["max_epochs"] == 2
+    # a deliberate fresh start replaces the run
+    assert main([*base, "--overwrite", "--set", "training.lr=0.5"]) == 0
+    assert yaml.safe_load((run / "config.yaml").read_text())["training"]["lr"] == 0.5
+
+
 def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["train", str(tmp_path / "none.yaml")]) == 1
     assert "config file not found" in capsys.readouterr().err

@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         InputFileError,
         ValueError,
         FileNotFoundError,
+        FileExistsError,
         IsADirectoryError,
         ImportError,
         KeyError,

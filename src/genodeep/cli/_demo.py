@@ -15,7 +15,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genodeep.demo import run_demo
+    from genodeep.workflows.demo import run_demo
 
     run_demo(args.out, steps=args.steps, quick=args.quick, random_state=args.random_state)
     return 0

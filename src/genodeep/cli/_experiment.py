@@ -100,45 +100,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.experiment != "spacing":
-        return _run_showcase(args)
-    from genodeep.train.experiment import spacing_experiment
+    from genodeep.workflows.experiment import experiment_to_files
 
-    kwargs = {
-        k: getattr(args, k)
-        for k in ("motifs", "motif_file", "models", "baselines", "max_epochs")
-        if getattr(args, k) is not None
-    }
-    table = spacing_experiment(
-        n=args.n,
-        length=args.length,
-        spacing=args.spacing,
-        k=args.k,
-        out_dir=args.out_dir,
-        random_state=args.random_state,
-        verbose=not args.quiet,
-        **kwargs,
-    )
-    print(table[["model", "family", "auroc", "auprc"]].to_string(index=False, float_format="%.3f"))
-    return 0
-
-
-def _run_showcase(args: argparse.Namespace) -> int:
-    from genodeep.train.showcase_files import SIZE_ARGUMENT, showcase_to_files
-
-    kwargs = {}
-    if args.n is not None:
-        kwargs[SIZE_ARGUMENT[args.experiment]] = args.n
-    if getattr(args, "sizes", None) is not None:
-        kwargs["sizes"] = args.sizes
-    result = showcase_to_files(
+    if args.experiment == "spacing":
+        kwargs = {
+            k: getattr(args, k)
+            for k in ("motifs", "motif_file", "models", "baselines", "max_epochs")
+            if getattr(args, k) is not None
+        }
+        kwargs.update(length=args.length, spacing=args.spacing, k=args.k)
+    else:
+        kwargs = {"quick": args.quick}
+        if getattr(args, "sizes", None) is not None:
+            kwargs["sizes"] = args.sizes
+    result = experiment_to_files(
         args.experiment,
         args.out_dir,
-        quick=args.quick,
+        n=args.n,
         random_state=args.random_state,
         verbose=not args.quiet,
         **kwargs,
     )
-    print(result.table.to_string(index=False, float_format="%.3f"))
-    print(result.message)
+    if args.experiment == "spacing":
+        table = result.table[["model", "family", "auroc", "auprc"]]
+        print(table.to_string(index=False, float_format="%.3f"))
+    else:
+        print(result.table.to_string(index=False, float_format="%.3f"))
+        print(result.message)
     return 0

@@ -71,67 +71,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _default_motif_file():
-    import importlib.resources
-
-    return importlib.resources.files("genodeep") / "_data" / "motifs.meme"
-
-
 def run(args: argparse.Namespace) -> int:
-    from genodeep._progress import log
-    from genodeep.io.motifs import read_motifs, select_motifs
-    from genodeep.seq.simulate import simulate_grammar, simulate_motif_presence, write_simulation
+    from genodeep.workflows.simulate import simulate_to_files
 
-    if args.motifs is None:
-        res = _default_motif_file()
-        if not res.is_file():
-            raise FileNotFoundError(
-                f"the motifs shipped with genodeep are missing ({res}); give --motifs FILE"
-            )
-        import importlib.resources
-
-        with importlib.resources.as_file(res) as path:
-            motifs = read_motifs(path)
-    else:
-        motifs = read_motifs(args.motifs)
-    if args.names:
-        motifs = select_motifs(motifs, args.names)
-
-    if args.mode == "presence":
-        seqs, labels, planted = simulate_motif_presence(
-            args.n,
-            args.length,
-            motifs,
-            gc=args.gc,
-            n_per_seq=args.n_per_seq,
-            positive_fraction=args.positive_fraction,
-            random_state=args.random_state,
-        )
-        tasks = list(motifs)
-    else:
-        if args.names is not None and len(motifs) != 2:
-            raise ValueError(f"--mode grammar needs exactly 2 motifs in --names, got {len(motifs)}")
-        if len(motifs) < 2:
-            raise ValueError("--mode grammar needs 2 motifs; the motif file holds fewer")
-        (name_a, pwm_a), (name_b, pwm_b) = list(motifs.items())[:2]
-        seqs, labels, planted = simulate_grammar(
-            args.n,
-            args.length,
-            pwm_a,
-            pwm_b,
-            spacing=args.spacing,
-            order=args.order,
-            gc=args.gc,
-            positive_fraction=args.positive_fraction,
-            names=(name_a, name_b),
-            random_state=args.random_state,
-        )
-        tasks = ["grammar"]
-    paths = write_simulation(args.out, seqs, labels, planted, tasks)
-    log(
-        f"wrote {len(seqs)} sequences of {args.length} bp, {len(tasks)} task(s), "
-        f"{len(planted)} planted sites to {args.out}"
+    simulate_to_files(
+        args.out,
+        mode=args.mode,
+        motifs=args.motifs,
+        names=args.names,
+        n=args.n,
+        length=args.length,
+        gc=args.gc,
+        n_per_seq=args.n_per_seq,
+        spacing=args.spacing,
+        order=args.order,
+        positive_fraction=args.positive_fraction,
+        random_state=args.random_state,
     )
-    for kind, path in paths.items():
-        log(f"  {kind}: {path}")
     return 0

@@ -46,7 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="continue an interrupted run from DIR/checkpoints/last.ckpt",
+        help="continue an interrupted run from DIR/checkpoints/last.ckpt, with the settings it started "
+        "with (only --max-epochs and the hardware flags may change)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run the folder already holds (without it, an existing run is an error)",
     )
     parser.add_argument(
         "--max-epochs",
@@ -110,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         out_dir=args.out_dir,
         baselines=args.baselines,
         resume=args.resume,
+        overwrite=args.overwrite,
         overrides=overrides_from_args(args),
         verbose=not args.quiet,
     )

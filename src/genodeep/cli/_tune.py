@@ -62,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genodeep.train.tune import tune
+    from genodeep.workflows.tune import tune
 
     tune(
         args.config,

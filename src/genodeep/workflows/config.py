@@ -507,8 +507,8 @@ def read_yaml(path: str | os.PathLike) -> Any:
         raise ConfigError(f"not valid YAML ({err})", source=os.fspath(path)) from None
 
 
-def dump_config(config: Mapping[str, Any], path: str | os.PathLike) -> None:
-    """Write a (resolved) config as YAML, atomically."""
+def config_text(config: Mapping[str, Any]) -> str:
+    """A (resolved) config as YAML text: flat lists on one line, sections as blocks, keys in order."""
     import yaml
 
     class _Dumper(yaml.SafeDumper):
@@ -519,7 +519,12 @@ def dump_config(config: Mapping[str, Any], path: str | os.PathLike) -> None:
         return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
 
     _Dumper.add_representer(list, _list)
+    return yaml.dump(
+        plain(config), Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100
+    )
+
+
+def dump_config(config: Mapping[str, Any], path: str | os.PathLike) -> None:
+    """Write a (resolved) config as YAML, atomically."""
     with atomic_write(path) as fh:
-        yaml.dump(
-            plain(config), fh, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100
-        )
+        fh.write(config_text(config))

@@ -49,6 +49,7 @@ from genodeep.workflows.predict import (
     predict_outputs,
     write_split_predictions,
 )
+from genodeep.workflows.run_folder import check_fresh_run, check_resume_settings
 from genodeep.workflows.tables import (
     _summary,
     markdown_table,
@@ -181,6 +182,7 @@ def train_from_config(
     out_dir: str | os.PathLike | None = None,
     baselines: bool | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     overrides: Mapping[str, Any] | Sequence[str] | None = None,
     callbacks: Sequence[Any] | None = None,
     verbose: bool = True,
@@ -198,7 +200,12 @@ def train_from_config(
         ``True`` runs the k-mer baselines even when the config has no ``baselines:`` section (with
         its defaults); ``False`` skips them; ``None`` follows the config.
     resume : bool
-        Continue an interrupted run from the last checkpoint in ``out_dir``.
+        Continue an interrupted run from the last checkpoint in ``out_dir``, with the settings it
+        started with: a changed setting other than ``training.max_epochs``, the hardware, the baselines
+        or the outputs is an error (see :mod:`genodeep.workflows.run_folder`).
+    overwrite : bool
+        Replace a run that ``out_dir`` already holds. Without it (and without ``resume``) such a
+        folder is an error, so that no finished or interrupted run is lost by accident.
     overrides : mapping or list of "KEY=VALUE", optional
         Dotted config keys to override, e.g. ``{"training.max_epochs": 2}``.
     callbacks : sequence of lightning callbacks, optional
@@ -220,6 +227,8 @@ def train_from_config(
             stem = Path(config).stem if isinstance(config, (str, os.PathLike)) else "run"
             out_dir = Path("runs") / stem
     out_dir = Path(out_dir)
+    if not resume:
+        check_fresh_run(out_dir, overwrite=overwrite)
     out_dir.mkdir(parents=True, exist_ok=True)
     if baselines is True and cfg["baselines"] is None:
         cfg["baselines"] = {}
@@ -239,6 +248,8 @@ def train_from_config(
     training.setdefault("loss", default_loss(data.kind))
     resolved = {**cfg, "model": resolved_model, "training": training}
     resolved["output"] = {**cfg["output"], "dir": str(out_dir.resolve())}
+    if resume:
+        check_resume_settings(out_dir, resolved)
     dump_config(resolved, out_dir / "config.yaml")
     if verbose:
         log(

@@ -35,18 +35,35 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing as mp
 import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
+import torch
+import yaml
 
+from genodeep._io_utils import atomic_path, atomic_write
 from genodeep._progress import is_quiet, log, set_quiet
-from genodeep._validate import check_choice, check_positive
+from genodeep._validate import check_choice, check_positive, require
+from genodeep.train.lightning import metric_mode
+from genodeep.workflows._tune_space import (
+    SearchParam,
+    _best_of,
+    _metric_name,
+    check_search_space,
+    parse_search_space,
+    pruning_callback,
+)
+from genodeep.workflows.assemble import fit_parameters
 from genodeep.workflows.config import ConfigError, apply_overrides, dump_config, validate_config
+from genodeep.workflows.train import train_from_config
 
 __all__ = [
     "TuneResult",
@@ -60,356 +77,7 @@ __all__ = [
 
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("hyperband", "median", None)
-
-#: keys of one ``search:`` entry: exactly one kind, plus options
-_KINDS = ("int", "float", "choice")
-_OPTIONS = ("log", "step")
-#: config sections whose keys may be searched
-_SEARCHABLE = ("data", "model", "training", "baselines")
 _TRIALS_DIR = "trials"
-
-
-# ==================================================================================================
-# the search space
-
-
-@dataclass(frozen=True)
-class SearchParam:
-    """One dimension of the search space.
-
-    Attributes
-    ----------
-    path : str
-        Dotted config key, e.g. ``"training.lr"``.
-    kind : {"int", "float", "choice"}
-    low, high : int or float, optional
-        Inclusive bounds of ``int``/``float`` ranges.
-    log : bool
-        Sample on a log scale (bounds must be > 0).
-    step : int or float, optional
-        Grid step of a range.
-    choices : tuple, optional
-        Values of a ``choice`` (any YAML values, lists included).
-    """
-
-    path: str
-    kind: Literal["int", "float", "choice"]
-    low: float | None = None
-    high: float | None = None
-    log: bool = False
-    step: float | None = None
-    choices: tuple = ()
-
-    @property
-    def _encoded(self) -> bool:
-        """Choices that optuna cannot store (lists, mappings) are passed to it as JSON strings."""
-        return any(not isinstance(c, (str, int, float, bool, type(None))) for c in self.choices)
-
-    def candidates(self) -> list:
-        """Values checked against the config before searching: the bounds, or every choice."""
-        if self.kind == "choice":
-            return list(self.choices)
-        return [self.low, self.high] if self.low != self.high else [self.low]
-
-    def suggest(self, trial: Any) -> Any:
-        """Sample this parameter from an optuna trial."""
-        if self.kind == "int":
-            return trial.suggest_int(
-                self.path, int(self.low), int(self.high), step=int(self.step or 1), log=self.log
-            )
-        if self.kind == "float":
-            return trial.suggest_float(
-                self.path, float(self.low), float(self.high), step=self.step, log=self.log
-            )
-        if self._encoded:
-            return json.loads(
-                trial.suggest_categorical(self.path, [_encode(c) for c in self.choices])
-            )
-        return trial.suggest_categorical(self.path, list(self.choices))
-
-    def decode(self, value: Any) -> Any:
-        """A value as optuna stored it -> the config value."""
-        if self.kind == "choice" and self._encoded:
-            return json.loads(value)
-        if self.kind == "int":
-            return int(value)
-        return value
-
-
-def _encode(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def parse_search_space(
-    search: Mapping[str, Any], *, source: str | None = None
-) -> list[SearchParam]:
-    """Parse a ``search:`` section into :class:`SearchParam` objects (shape checks only).
-
-    Parameters
-    ----------
-    search : mapping dotted path -> spec
-        Spec: ``{int: [low, high]}`` or ``{float: [low, high]}`` with optional ``log: true`` and
-        ``step: s``, or ``{choice: [v1, v2, ...]}`` (a bare list is a choice).
-    source : str, optional
-        File name for error messages.
-
-    Returns
-    -------
-    list of SearchParam
-
-    Raises
-    ------
-    ConfigError
-        Naming the key ``search.<path>``, the rule and the fix.
-    """
-    if not isinstance(search, Mapping) or not search:
-        raise ConfigError(
-            "expected a non-empty mapping of dotted config keys to ranges, e.g. "
-            "'training.lr: {float: [1.0e-4, 1.0e-2], log: true}'",
-            source=source,
-            key="search",
-        )
-    out = []
-    for path, spec in search.items():
-        key = f"search.{path}"
-        parts = str(path).split(".")
-        if len(parts) < 2 or not all(parts):
-            raise ConfigError(
-                f"{path!r} is not a dotted config key; write SECTION.KEY, e.g. training.lr or "
-                "model.filters",
-                source=source,
-                key=key,
-            )
-        if parts[0] not in _SEARCHABLE:
-            raise ConfigError(
-                f"section {parts[0]!r} cannot be searched; search keys start with one of: "
-                f"{', '.join(_SEARCHABLE)}",
-                source=source,
-                key=key,
-            )
-        if isinstance(spec, list):
-            spec = {"choice": spec}
-        if not isinstance(spec, Mapping):
-            raise ConfigError(
-                f"expected {{int: [low, high]}}, {{float: [low, high]}} or {{choice: [...]}}, got "
-                f"{spec!r}",
-                source=source,
-                key=key,
-            )
-        kinds = [k for k in spec if k in _KINDS]
-        unknown = [k for k in spec if k not in _KINDS and k not in _OPTIONS]
-        if unknown or len(kinds) != 1:
-            raise ConfigError(
-                f"give exactly one of {', '.join(_KINDS)} (plus optional {', '.join(_OPTIONS)}); "
-                f"got keys {list(spec)}",
-                source=source,
-                key=key,
-            )
-        kind = kinds[0]
-        log_scale = spec.get("log", False)
-        step = spec.get("step")
-        if not isinstance(log_scale, bool):
-            raise ConfigError(
-                f"log must be true or false, got {log_scale!r}", source=source, key=key
-            )
-        if kind == "choice":
-            choices = spec["choice"]
-            if not isinstance(choices, list) or not choices:
-                raise ConfigError(
-                    f"choice must be a non-empty list, got {choices!r}", source=source, key=key
-                )
-            if log_scale or step is not None:
-                raise ConfigError(
-                    "log/step apply to int and float ranges only", source=source, key=key
-                )
-            if len({_encode(c) for c in choices}) != len(choices):
-                raise ConfigError(
-                    f"choice lists a value twice: {choices!r}", source=source, key=key
-                )
-            out.append(SearchParam(str(path), "choice", choices=tuple(choices)))
-            continue
-        bounds = spec[kind]
-        if not (isinstance(bounds, list) and len(bounds) == 2 and all(map(_is_number, bounds))):
-            raise ConfigError(
-                f"{kind} must be a list [low, high] of two numbers, got {bounds!r}",
-                source=source,
-                key=key,
-            )
-        low, high = bounds
-        if kind == "int" and not all(isinstance(b, int) for b in bounds):
-            raise ConfigError(
-                f"int bounds must be integers, got {bounds!r}; use float: for real numbers",
-                source=source,
-                key=key,
-            )
-        if low > high:
-            raise ConfigError(
-                f"low > high in {bounds!r}; write [low, high]", source=source, key=key
-            )
-        if log_scale and low <= 0:
-            raise ConfigError(f"log: true needs low > 0, got {bounds!r}", source=source, key=key)
-        if step is not None:
-            if not _is_number(step) or step <= 0 or (kind == "int" and not isinstance(step, int)):
-                raise ConfigError(
-                    f"step must be a positive {'integer' if kind == 'int' else 'number'}, got "
-                    f"{step!r}",
-                    source=source,
-                    key=key,
-                )
-            if log_scale and not (kind == "int" and step == 1):
-                raise ConfigError("log: true cannot be combined with step", source=source, key=key)
-        out.append(SearchParam(str(path), kind, low=low, high=high, log=log_scale, step=step))
-    return out
-
-
-def _strip_source(err: ConfigError, source: str | None) -> str:
-    text = str(err)
-    if source and text.startswith(f"{source}: "):
-        text = text[len(source) + 2 :]
-    return text
-
-
-def check_search_space(
-    config: Mapping[str, Any],
-    space: Sequence[SearchParam],
-    *,
-    source: str | None = None,
-    base: str | os.PathLike | None = None,
-) -> None:
-    """Check every bound and choice of ``space`` against the config's own rules.
-
-    Each candidate value (both bounds of a range, every choice) is set in the config, with the other
-    parameters at their first candidate, and the result goes through
-    :func:`genodeep.workflows.config.validate_config`: an unknown path is an error listing the valid keys
-    of its section, a value of the wrong type an error naming the expected type.
-    """
-    first = {p.path: p.candidates()[0] for p in space}
-    for p in space:
-        for value in p.candidates():
-            try:
-                validate_config(
-                    apply_overrides(config, {**first, p.path: value}), source=source, base=base
-                )
-            except ConfigError as err:
-                raise ConfigError(
-                    f"{p.path} = {value!r} does not fit the config: {_strip_source(err, source)}",
-                    source=source,
-                    key=f"search.{p.path}",
-                ) from None
-            except ValueError as err:  # e.g. an override path through a non-section value
-                raise ConfigError(
-                    f"{p.path} is not a config key: {err}", source=source, key=f"search.{p.path}"
-                ) from None
-
-
-# ==================================================================================================
-# the metric and the pruning callback
-
-
-def _metric_name(metric: str | None, training: Mapping[str, Any]) -> str:
-    """The logged name of the tuned metric (``valid_`` prefix added), default the monitored one."""
-    from genodeep.train.lightning import METRIC_MODES
-
-    name = metric if metric is not None else training.get("early_stopping", "valid_loss")
-    if name is None:  # early stopping off: fit's best checkpoint follows valid_loss
-        name = "valid_loss"
-    name = str(name)
-    if not name.startswith(("valid_", "train_")):
-        name = f"valid_{name}"
-    base = name.split("_", 1)[1]
-    if base not in METRIC_MODES:
-        valid = ", ".join(f"valid_{k}" for k in METRIC_MODES)
-        raise ValueError(
-            f"metric={metric!r} is not a value training logs; choose one of: {valid} or train_loss"
-        )
-    return name
-
-
-def _pruning_class():
-    from lightning.pytorch.callbacks import Callback
-
-    class OptunaPruning(Callback):
-        """Report the monitored value of every finished epoch to an optuna trial; prune when told.
-
-        Values are read from the training module's ``history`` (one record per epoch, the same numbers
-        as ``history.tsv``) at the start of the next epoch — Lightning runs this callback's
-        end-of-epoch hooks before the module has recorded the epoch — and at the end of training.
-        Epoch ``e`` (0-based) is reported as step ``e + 1`` (epochs done).
-        """
-
-        def __init__(self, trial: Any, monitor: str) -> None:
-            self.trial = trial
-            self.monitor = monitor
-            self.reported: dict[int, float] = {}
-
-        def _report(self, pl_module: Any) -> bool:
-            new = False
-            for record in getattr(pl_module, "history", None) or ():
-                epoch = int(record.get("epoch", -1))
-                value = record.get(self.monitor)
-                if epoch < 0 or epoch in self.reported or value is None:
-                    continue
-                value = float(value)
-                if not math.isfinite(value):
-                    continue
-                self.trial.report(value, step=epoch + 1)
-                self.reported[epoch] = value
-                new = True
-            return new
-
-        def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
-            import optuna
-
-            if self._report(pl_module) and self.trial.should_prune():
-                epoch = max(self.reported)
-                raise optuna.TrialPruned(
-                    f"pruned after epoch {epoch + 1}: {self.monitor} = {self.reported[epoch]:.4g}"
-                )
-
-        def on_train_end(self, trainer: Any, pl_module: Any) -> None:
-            self._report(pl_module)
-
-    return OptunaPruning
-
-
-_PRUNING_CLASS = None
-
-
-def pruning_callback(trial: Any, monitor: str = "valid_loss"):
-    """A Lightning callback that reports ``monitor`` per epoch to ``trial`` and raises
-    ``optuna.TrialPruned`` when the study's pruner says so (pass it to :func:`genodeep.train.fit`'s
-    ``callbacks=``).
-
-    Parameters
-    ----------
-    trial : optuna.Trial
-    monitor : str
-        A value the training module logs (``"valid_loss"``, ``"valid_auroc"``, ...).
-    """
-    global _PRUNING_CLASS
-    if _PRUNING_CLASS is None:
-        _PRUNING_CLASS = _pruning_class()
-    return _PRUNING_CLASS(trial, monitor)
-
-
-def _best_of(history: pd.DataFrame, metric: str, direction: str) -> tuple[float, int | None]:
-    """Best value of ``metric`` over epochs (NaN when never finite) and its epoch."""
-    if history is None or metric not in getattr(history, "columns", ()):
-        logged = [c for c in getattr(history, "columns", ()) if c not in ("epoch", "lr")]
-        raise ValueError(
-            f"training did not log {metric!r} (it logged: {', '.join(map(str, logged)) or 'nothing'}); "
-            "pass metric= one of those (CLI: --metric), or add a validation split to the data"
-        )
-    col = pd.to_numeric(history[metric], errors="coerce")
-    if not col.notna().any():
-        return math.nan, None
-    i = col.idxmax() if direction == "maximize" else col.idxmin()
-    epoch = int(history["epoch"].loc[i]) if "epoch" in history else int(i)
-    return float(col.loc[i]), epoch
 
 
 # ==================================================================================================
@@ -428,8 +96,6 @@ class _Objective:
     prune: bool
 
     def __call__(self, trial: Any) -> float:
-        from genodeep.workflows.train import train_from_config
-
         params = {p.path: p.suggest(trial) for p in self.space}
         trial_dir = Path(self.out_dir) / _TRIALS_DIR / f"trial_{trial.number:04d}"
         trial.set_user_attr("trial_dir", str(trial_dir))
@@ -441,6 +107,7 @@ class _Objective:
                 self.config,
                 out_dir=trial_dir,
                 baselines=False,
+                overwrite=True,  # the folder belongs to this trial number of the study
                 overrides=params,
                 verbose=False,
                 **kwargs,
@@ -456,14 +123,6 @@ class _Objective:
         value, epoch = _best_of(history, self.metric, self.direction)
         trial.set_user_attr("best_epoch", epoch)
         return value
-
-
-def _supports_callbacks() -> bool:
-    import inspect
-
-    from genodeep.workflows.train import train_from_config
-
-    return "callbacks" in inspect.signature(train_from_config).parameters
 
 
 def _make_sampler(sampler: str, seed: int | None):
@@ -509,7 +168,6 @@ def _short(v: Any) -> str:
 def _run_worker(job: dict) -> None:
     """Run ``job["n_trials"]`` trials of a stored study (one process of ``n_jobs``)."""
     import optuna
-    import torch
 
     set_quiet(job["quiet"])
     if job.get("threads"):
@@ -563,8 +221,6 @@ def plot_optimization_history(
     """Objective value of every finished trial, the best so far, and pruned trials' last values."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-
-    from genodeep._io_utils import atomic_path
 
     trials = study.get_trials(deepcopy=False)
     maximize = study.direction.name == "MAXIMIZE"
@@ -645,8 +301,6 @@ class TuneResult:
 
 def _read_config(config: str | os.PathLike | Mapping[str, Any]) -> tuple[dict, str | None, Path]:
     """(parsed mapping, source name, base folder of relative paths)."""
-    import yaml
-
     if isinstance(config, (str, os.PathLike)):
         path = Path(config)
         if not path.exists():
@@ -735,8 +389,6 @@ def tune(
     ValueError
         Bad arguments, or no trial finished (the message gives the first trial's error).
     """
-    from genodeep._validate import require
-
     optuna = require("optuna", "tune")
     check_choice("sampler", sampler, SAMPLERS)
     if pruner == "none":
@@ -767,9 +419,6 @@ def tune(
     # trials must not write into one shared folder
     resolved["output"] = {k: v for k, v in resolved["output"].items() if k != "dir"}
 
-    from genodeep.train.lightning import metric_mode
-    from genodeep.workflows.assemble import fit_parameters
-
     metric_name = _metric_name(metric, resolved["training"])
     if direction is None:
         direction = "maximize" if metric_mode(metric_name) == "max" else "minimize"
@@ -779,15 +428,6 @@ def tune(
             max_epochs = int(p.high)
 
     prune = pruner is not None
-    if prune and not _supports_callbacks():
-        import warnings
-
-        warnings.warn(
-            "pruning needs train_from_config(callbacks=...), which this genodeep version lacks; "
-            "trials run to the end",
-            stacklevel=2,
-        )
-        prune = False
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -873,9 +513,6 @@ def _run_parallel(
     verbose: bool,
 ) -> None:
     """Run the trials in ``n_jobs`` spawned processes sharing the study through ``storage``."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
     if n_trials is not None:
         shares = [n_trials // n_jobs + (1 if i < n_trials % n_jobs else 0) for i in range(n_jobs)]
     else:
@@ -906,8 +543,6 @@ def _run_parallel(
 
 
 def _finish(study, space, resolved, out: Path, metric: str, direction: str, verbose: bool, started):
-    from genodeep._io_utils import atomic_write
-
     table = trials_table(study, space)
     with atomic_write(out / "trials.tsv") as fh:
         table.to_csv(fh, sep="\t", index=False, float_format="%.6g")
@@ -934,8 +569,6 @@ def _finish(study, space, resolved, out: Path, metric: str, direction: str, verb
     try:
         plot_optimization_history(study, out / "optimization_history.png", metric=metric)
     except Exception as err:  # noqa: BLE001 - a plot must not lose a finished search
-        import warnings
-
         warnings.warn(f"could not write the optimisation history plot: {err}", stacklevel=2)
     best_run = best.user_attrs.get("trial_dir")
     if verbose:

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from genodeep.cli.__main__ import main
-from genodeep.train.experiment import spacing_claim, spacing_experiment
+from genodeep.workflows.experiment import spacing_claim, spacing_experiment
 
 
 def _table(cnn, dilated, kmers):

@@ -20,7 +20,7 @@ def one_thread():
 
 @pytest.mark.slow
 def test_multimodal_beats_sequence_only_and_track_only(one_thread):
-    from genodeep.train.showcase import multimodal_showcase
+    from genodeep.workflows.showcase import multimodal_showcase
 
     table = multimodal_showcase(n=1000, length=100, max_epochs=20, random_state=0).set_index(
         "model"
@@ -37,7 +37,7 @@ def test_multimodal_beats_sequence_only_and_track_only(one_thread):
 
 @pytest.mark.slow
 def test_fine_tuning_beats_training_from_scratch(one_thread, tmp_path):
-    from genodeep.train.showcase import transfer_showcase
+    from genodeep.workflows.showcase import transfer_showcase
 
     table = transfer_showcase(
         motifs=("MA0533.1", "MA0531.2", "MA0106.3", "MA0460.1"),
@@ -64,7 +64,7 @@ def test_fine_tuning_beats_training_from_scratch(one_thread, tmp_path):
 
 @pytest.mark.slow
 def test_gcn_beats_the_graph_free_mlp(one_thread):
-    from genodeep.train.showcase import gcn_showcase
+    from genodeep.workflows.showcase import gcn_showcase
 
     table = gcn_showcase(n_nodes=600, random_state=0).set_index("model")
     assert table.loc["GCN", "auroc"] > 0.85
@@ -76,7 +76,7 @@ def test_gcn_beats_the_graph_free_mlp(one_thread):
 def test_learning_curve_plot_checks_columns(tmp_path):
     import pandas as pd
 
-    from genodeep.train.showcase import plot_learning_curve
+    from genodeep.workflows.showcase import plot_learning_curve
 
     with pytest.raises(ValueError, match="'method'"):
         plot_learning_curve(pd.DataFrame({"n_train": [1], "auroc": [0.5]}), tmp_path / "x.png")
@@ -122,7 +122,7 @@ def test_experiment_cli_writes_table_markdown_and_plot(name, tmp_path, capsys, o
 
 
 def test_tiny_graph_and_multimodal_runs_separate_the_models(tmp_path, one_thread):
-    from genodeep.train.showcase_files import showcase_to_files
+    from genodeep.workflows.showcase_files import showcase_to_files
 
     graph = showcase_to_files("graph", tmp_path, quick=True, n_nodes=300, random_state=0)
     t = graph.table.set_index("model")
@@ -147,7 +147,7 @@ def _known(name, **cols):
 
 
 def test_claim_checks_known_answers():
-    from genodeep.train.showcase_files import gcn_claim, multimodal_claim, transfer_claim
+    from genodeep.workflows.showcase_files import gcn_claim, multimodal_claim, transfer_claim
 
     mm = _known(
         "multimodal",
@@ -179,7 +179,7 @@ def test_claim_checks_known_answers():
 
 
 def test_showcase_to_files_rejects_unknown_names(tmp_path):
-    from genodeep.train.showcase_files import showcase_to_files
+    from genodeep.workflows.showcase_files import showcase_to_files
 
     with pytest.raises(ValueError, match="choose one of"):
         showcase_to_files("spacing", tmp_path)

@@ -1,4 +1,4 @@
-"""Run a demonstration of :mod:`genodeep.train.showcase` and write its table, plot and claim check.
+"""Run a demonstration of :mod:`genodeep.workflows.showcase` and write its table, plot and claim check.
 
 :func:`showcase_to_files` runs one of :data:`SHOWCASES` and writes ``NAME.tsv`` (the table),
 ``NAME.md`` (settings, table and the claim line) and ``NAME.png`` into ``out_dir``:
@@ -25,8 +25,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from genodeep._io_utils import atomic_path, atomic_write
 from genodeep._progress import log
 from genodeep._validate import check_choice
+from genodeep.workflows import showcase
+from genodeep.workflows.showcase import plot_learning_curve
+from genodeep.workflows.tables import markdown_table
 
 __all__ = [
     "SHOWCASES",
@@ -76,7 +80,8 @@ class ShowcaseFiles:
     Attributes
     ----------
     name : str
-        The demonstration (a key of :data:`SHOWCASES`).
+        The demonstration (a key of :data:`SHOWCASES`, or ``"spacing"`` from
+        :func:`genodeep.workflows.experiment.experiment_to_files`).
     table : pandas.DataFrame
         The showcase's table (``attrs`` include ``claim``, ``settings`` and ``seconds``).
     tsv, md, png : Path
@@ -125,9 +130,9 @@ def showcase_to_files(
     Parameters
     ----------
     name : {"multimodal", "transfer", "graph"}
-        :func:`~genodeep.train.showcase.multimodal_showcase`,
-        :func:`~genodeep.train.showcase.transfer_showcase` or
-        :func:`~genodeep.train.showcase.gcn_showcase`.
+        :func:`~genodeep.workflows.showcase.multimodal_showcase`,
+        :func:`~genodeep.workflows.showcase.transfer_showcase` or
+        :func:`~genodeep.workflows.showcase.gcn_showcase`.
     out_dir : path
         Output folder (created).
     quick : bool, default False
@@ -146,8 +151,6 @@ def showcase_to_files(
     ShowcaseFiles
         The table, the three paths and the claim check (``.claim["message"]``, ``.holds``).
     """
-    from genodeep.train import showcase
-
     check_choice("name", name, SHOWCASES)
     settings = {**(QUICK_SETTINGS[name] if quick else {}), **kwargs}
     func = getattr(showcase, SHOWCASES[name])
@@ -287,10 +290,6 @@ def write_showcase_results(
     dict
         ``{"tsv": ..., "md": ..., "png": ...}``.
     """
-    from genodeep._io_utils import atomic_write
-    from genodeep.train.showcase import plot_learning_curve
-    from genodeep.workflows.tables import markdown_table
-
     check_choice("name", name, SHOWCASES)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -332,8 +331,6 @@ def _bars(
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from genodeep._io_utils import atomic_path
-
     x = np.arange(len(table))
     w = 0.8 / len(metrics)
     fig, ax = plt.subplots(figsize=(3.4 + 1.0 * len(table), 3.6))
@@ -368,7 +365,7 @@ def _bars(
 def plot_multimodal(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Bar chart of test auROC and auPRC per model, coloured by input set; the single-input bound dotted.
 
-    ``table`` is a :func:`~genodeep.train.showcase.multimodal_showcase` table.
+    ``table`` is a :func:`~genodeep.workflows.showcase.multimodal_showcase` table.
     """
     colors = [_INPUT_COLORS.get(str(i), "#9a9a9a") for i in table["inputs"]]
     bound = table.attrs.get("single_input_auroc_bound")
@@ -385,7 +382,7 @@ def plot_multimodal(table: pd.DataFrame, path: str | os.PathLike) -> Path:
 def plot_gcn(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Bar chart of test auROC and accuracy: the GCN vs the same layers without the graph.
 
-    ``table`` is a :func:`~genodeep.train.showcase.gcn_showcase` table.
+    ``table`` is a :func:`~genodeep.workflows.showcase.gcn_showcase` table.
     """
     colors = ["#2a6f97" if g else "#9a9a9a" for g in table["uses_graph"].astype(bool)]
     return _bars(

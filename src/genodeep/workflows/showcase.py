@@ -9,10 +9,11 @@
 - :func:`gcn_showcase`: node labels are the majority of the neighbours' hidden states; a graph
   convolutional network beats the same layers without the graph (an MLP per node).
 
-Every model here is trained with the same small loop (:func:`_train`: Adam, binary cross-entropy,
-early stopping on a validation split, best weights restored): the demonstrations compare models, so the
-loop is kept plain and fast; :func:`genodeep.train.fit` / :func:`genodeep.train.transfer.fine_tune` run
-the same models through Lightning for real runs. Results depend only on ``random_state`` (CPU).
+Every model here is trained with the one small loop of :mod:`genodeep.workflows._showcase_loop`
+(Adam, binary cross-entropy, early stopping on a validation split, best weights restored): the
+demonstrations compare models, so the loop is kept plain and fast; :func:`genodeep.train.fit` /
+:func:`genodeep.train.transfer.fine_tune` run the same models through Lightning for real runs. Results
+depend only on ``random_state`` (CPU).
 """
 
 from __future__ import annotations
@@ -20,119 +21,33 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
-from genodeep._progress import log, progress
+from genodeep import example_data
+from genodeep._io_utils import atomic_path, atomic_write
+from genodeep._progress import log
 from genodeep._validate import check_positive
+from genodeep.data.simulate import simulate_graph_labels, simulate_multimodal
+from genodeep.io.motifs import read_motifs, select_motifs
+from genodeep.models.cnn import DeepBind
+from genodeep.models.gcn import GCN
+from genodeep.models.multimodal import MultimodalModel
+from genodeep.seq import one_hot, simulate_motif_presence
+from genodeep.train.transfer import freeze, param_groups, replace_head
+from genodeep.workflows._showcase_loop import (
+    adam,
+    auc_scores,
+    bce,
+    early_stopping,
+    predict_batched,
+    split_indices,
+    train_bce,
+)
 
 __all__ = ["multimodal_showcase", "transfer_showcase", "gcn_showcase", "plot_learning_curve"]
-
-
-# --------------------------------------------------------------------------------------------------
-# the shared training loop
-
-
-def _bce(out: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    # softplus(z) - z y: binary cross-entropy on logits (numerically stable; cheaper than the fused
-    # kernel on tiny tensors, whose thread-pool start-up dominates on a busy CPU)
-    loss = nn.functional.softplus(out) - out * y
-    if mask is None:
-        return loss.mean()
-    return (loss * mask).sum() / mask.sum().clamp_min(1)
-
-
-def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
-def _batches(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor]:
-    return list(torch.randperm(n, generator=gen).split(batch_size))
-
-
-def _train(
-    model: nn.Module,
-    inputs: Sequence[torch.Tensor],
-    y: torch.Tensor,
-    valid_inputs: Sequence[torch.Tensor],
-    y_valid: torch.Tensor,
-    *,
-    lr: float | list[dict[str, Any]] = 1e-3,
-    max_epochs: int = 30,
-    patience: int = 5,
-    batch_size: int = 64,
-    weight_decay: float = 0.0,
-    random_state: int = 0,
-    verbose: bool = False,
-    desc: str = "train",
-) -> nn.Module:
-    """Minibatch Adam on BCE; keep the weights of the epoch with the lowest validation loss.
-
-    ``lr`` is a learning rate, or optimizer parameter groups (see
-    :func:`genodeep.train.transfer.param_groups`). Inputs are tuples of tensors with ``N`` rows, passed
-    as ``model(*inputs)``.
-    """
-    gen = torch.Generator().manual_seed(int(random_state))
-    torch.manual_seed(int(random_state))
-    if isinstance(lr, list):
-        opt = torch.optim.Adam(lr, weight_decay=weight_decay)
-    else:
-        opt = torch.optim.Adam(
-            [p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay
-        )
-    n = int(y.shape[0])
-    best, best_state, wait = float("inf"), _snapshot(model), 0
-    for _ in progress(range(max_epochs), total=max_epochs, desc=desc, verbose=verbose):
-        model.train()
-        for idx in _batches(n, batch_size, gen):
-            opt.zero_grad()
-            loss = _bce(model(*[t[idx] for t in inputs]), y[idx])
-            loss.backward()
-            opt.step()
-        model.eval()
-        with torch.no_grad():
-            v = float(_bce(_predict(model, valid_inputs, batch_size=1024, raw=True), y_valid))
-        if v < best - 1e-5:
-            best, best_state, wait = v, _snapshot(model), 0
-        else:
-            wait += 1
-            if wait >= patience:
-                break
-    model.load_state_dict(best_state)
-    return model.eval()
-
-
-@torch.no_grad()
-def _predict(
-    model: nn.Module, inputs: Sequence[torch.Tensor], *, batch_size: int = 1024, raw: bool = False
-) -> torch.Tensor:
-    model.eval()
-    n = int(inputs[0].shape[0])
-    out = torch.cat(
-        [model(*[t[i : i + batch_size] for t in inputs]) for i in range(0, n, batch_size)]
-    )
-    return out if raw else torch.sigmoid(out)
-
-
-def _scores(y: torch.Tensor, p: torch.Tensor) -> dict[str, float]:
-    from genodeep.train.metrics import auprc, auroc
-
-    y_np, p_np = y.numpy(), p.numpy()
-    return {
-        "auroc": float(np.nanmean(auroc(y_np, p_np))),
-        "auprc": float(np.nanmean(auprc(y_np, p_np))),
-    }
-
-
-def _split(n: int, fractions: Sequence[float], rng: np.random.Generator) -> list[np.ndarray]:
-    perm = rng.permutation(n)
-    cuts = np.cumsum([int(round(f * n)) for f in fractions])
-    parts = np.split(perm, cuts)
-    return [np.sort(p) for p in parts]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -188,13 +103,10 @@ def multimodal_showcase(
         ``table.attrs`` holds ``single_input_auroc_bound`` (5/6 for the default probabilities),
         ``n_train``, ``n_test`` and ``positive_fraction``.
     """
-    from genodeep.data.simulate import simulate_multimodal
-    from genodeep.models.multimodal import MultimodalModel
-
     check_positive("n", n)
     rng = np.random.default_rng(random_state)
     sim = simulate_multimodal(n, length, random_state=rng)
-    test, valid, train = _split(n, [test_fraction, valid_fraction], rng)
+    test, valid, train = split_indices(n, [test_fraction, valid_fraction], rng)
     X = sim.X.float()
     track = sim.track
     blank = torch.zeros_like(X)
@@ -222,11 +134,11 @@ def multimodal_showcase(
         tr = [t[train] for t in data]
         va = [t[valid] for t in data]
         te = [t[test] for t in data]
-        _train(
+        train_bce(
             model, tr, sim.y[train], va, sim.y[valid], lr=lr, max_epochs=max_epochs, patience=patience,
             batch_size=batch_size, random_state=random_state, verbose=verbose, desc=name,
         )  # fmt: skip
-        scores = _scores(sim.y[test], _predict(model, te))
+        scores = auc_scores(sim.y[test], predict_batched(model, te))
         rows.append({"model": name, "inputs": inputs, "n_params": model.n_params, **scores})
         if verbose:
             log(f"{name}: test auROC {scores['auroc']:.3f}, auPRC {scores['auprc']:.3f}")
@@ -347,12 +259,6 @@ def transfer_showcase(
         ``pretrain_auroc`` (mean over the pretraining tasks on held-out sequences), ``new_task``,
         ``positive_fraction`` of the new task, and ``plot`` (the PNG path, when written).
     """
-    from genodeep import example_data
-    from genodeep.io.motifs import read_motifs, select_motifs
-    from genodeep.models.cnn import DeepBind
-    from genodeep.seq import one_hot, simulate_motif_presence
-    from genodeep.train.transfer import freeze, param_groups, replace_head
-
     sizes = [int(s) for s in sizes]
     for s in sizes:
         check_positive("sizes", s)
@@ -372,15 +278,15 @@ def transfer_showcase(
         n_pretrain, length, motifs_, positive_fraction=positive_fraction, random_state=rng
     )
     Xp, yp = one_hot(seqs).float(), torch.from_numpy(labels)
-    hold, fit_idx = _split(n_pretrain, [0.15], rng)
+    hold, fit_idx = split_indices(n_pretrain, [0.15], rng)
     torch.manual_seed(random_state)
     arch = dict(filters=filters, width=width, hidden=hidden, padding="same")
     pretrained = DeepBind(n_tasks=len(names), **arch)
-    _train(
+    train_bce(
         pretrained, [Xp[fit_idx]], yp[fit_idx], [Xp[hold]], yp[hold], lr=pretrain_lr,
         max_epochs=pretrain_epochs, patience=5, random_state=random_state, verbose=verbose, desc="pretrain",
     )  # fmt: skip
-    pre_auc = _scores(yp[hold], _predict(pretrained, [Xp[hold]]))["auroc"]
+    pre_auc = auc_scores(yp[hold], predict_batched(pretrained, [Xp[hold]]))["auroc"]
     if verbose:
         log(
             f"pretrained on {len(fit_idx)} sequences x {len(names)} tasks: held-out auROC {pre_auc:.3f}"
@@ -412,12 +318,12 @@ def transfer_showcase(
                     groups = lr
                 else:
                     groups = param_groups(model, lr, pretrained_lr_scale)
-            _train(
+            train_bce(
                 model, [Xn[tr]], yn[tr], [Xn[va]], yn[va], lr=groups, max_epochs=max_epochs,
                 patience=patience, batch_size=32, random_state=random_state + n, verbose=verbose,
                 desc=f"{method} n={n}",
             )  # fmt: skip
-            scores = _scores(yn[test_idx], _predict(model, [Xn[test_idx]]))
+            scores = auc_scores(yn[test_idx], predict_batched(model, [Xn[test_idx]]))
             rows.append({"n_train": n, "method": method, **scores})
             if verbose:
                 log(f"n={n} {method}: test auROC {scores['auroc']:.3f}")
@@ -431,8 +337,6 @@ def transfer_showcase(
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        from genodeep._io_utils import atomic_write
-
         with atomic_write(out / "transfer_learning_curve.tsv") as fh:
             table.to_csv(fh, sep="\t", index=False, float_format="%.4f")
         table.attrs["plot"] = str(plot_learning_curve(table, out / "transfer_learning_curve.png"))
@@ -464,8 +368,6 @@ def plot_learning_curve(
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
-
-    from genodeep._io_utils import atomic_path
 
     for col in ("n_train", "method", metric):
         if col not in table:
@@ -541,9 +443,6 @@ def gcn_showcase(
         One row per model: ``model``, ``uses_graph``, ``auroc``, ``accuracy``, ``auprc`` on the test
         nodes. ``table.attrs``: ``n_nodes``, ``n_edges``, ``n_test``.
     """
-    from genodeep.data.simulate import simulate_graph_labels
-    from genodeep.models.gcn import GCN
-
     rng = np.random.default_rng(random_state)
     sim = simulate_graph_labels(
         n_nodes,
@@ -553,7 +452,7 @@ def gcn_showcase(
         noise=noise,
         random_state=rng,
     )
-    train, valid, test = _split(n_nodes, [train_fraction, valid_fraction], rng)
+    train, valid, test = split_indices(n_nodes, [train_fraction, valid_fraction], rng)
     masks = {}
     for name, idx in (("train", train), ("valid", valid), ("test", test)):
         m = torch.zeros(n_nodes, 1)
@@ -566,29 +465,25 @@ def gcn_showcase(
         torch.manual_seed(random_state)
         model = GCN(in_features=n_features, n_tasks=1, hidden=list(hidden), dropout=dropout, graph=graph,
                     self_loops=graph is not eye)  # fmt: skip
-        opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-        best, best_state, wait = float("inf"), _snapshot(model), 0
-        for _ in progress(range(max_epochs), total=max_epochs, desc=name, verbose=verbose):
-            model.train()
+        opt = adam(model, lr, weight_decay)
+
+        def train_epoch(model=model, opt=opt) -> None:
             opt.zero_grad()
-            loss = _bce(model(sim.features), sim.y, masks["train"])
+            loss = bce(model(sim.features), sim.y, masks["train"])
             loss.backward()
             opt.step()
-            model.eval()
-            with torch.no_grad():
-                v = float(_bce(model(sim.features), sim.y, masks["valid"]))
-            if v < best - 1e-5:
-                best, best_state, wait = v, _snapshot(model), 0
-            else:
-                wait += 1
-                if wait >= patience:
-                    break
-        model.load_state_dict(best_state)
-        model.eval()
+
+        def valid_loss(model=model) -> torch.Tensor:
+            return bce(model(sim.features), sim.y, masks["valid"])
+
+        early_stopping(
+            model, train_epoch, valid_loss, max_epochs=max_epochs, patience=patience,
+            verbose=verbose, desc=name,
+        )  # fmt: skip
         with torch.no_grad():
             p = torch.sigmoid(model(sim.features))[test]
         y = sim.y[test]
-        scores = _scores(y, p)
+        scores = auc_scores(y, p)
         acc = float(((p > 0.5).float() == y).float().mean())
         rows.append({"model": name, "uses_graph": graph is not eye, "auroc": scores["auroc"],
                      "accuracy": acc, "auprc": scores["auprc"]})  # fmt: skip

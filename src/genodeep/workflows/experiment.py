@@ -9,6 +9,9 @@ of :mod:`genodeep.models.baselines` on the same split and reports held-out auROC
 
 >>> table = spacing_experiment(out_dir="spacing")       # about a minute on 2 CPU cores
 >>> table[["model", "auroc"]]
+
+:func:`experiment_to_files` is the API behind ``genodeep experiment NAME``: the spacing experiment here,
+or one of the demonstrations of :mod:`genodeep.workflows.showcase_files` (multimodal, transfer, graph).
 """
 
 from __future__ import annotations
@@ -21,9 +24,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
+from genodeep import example_data
+from genodeep._io_utils import atomic_path, atomic_write
 from genodeep._progress import log
 from genodeep._validate import check_choice, check_positive
+from genodeep.data.sources import load_simulated_data
+from genodeep.io.motifs import read_motifs, select_motifs
+from genodeep.models import build_model
+from genodeep.models.baselines import BASELINES, fit_baselines
+from genodeep.train.fit import fit
+from genodeep.train.metrics import auprc, auroc
+from genodeep.workflows.predict import predict_outputs
+from genodeep.workflows.showcase_files import SIZE_ARGUMENT, ShowcaseFiles, showcase_to_files
+from genodeep.workflows.tables import markdown_table
 
 #: The default motif pair: BEAF-32 (MA0529.3, 8 bp) and insect CTCF (MA0531.2, 10 bp), both insulator
 #: proteins, from the motifs shipped with genodeep (JASPAR 2024 CORE).
@@ -58,6 +73,73 @@ def _mlp(length: int, span: int) -> tuple[str, dict[str, Any]]:
 
 #: experiment model name -> builder(length, span) -> (architecture in genodeep.models.MODELS, kwargs)
 SPACING_MODELS = {"cnn": _cnn, "dilated": _dilated, "mlp": _mlp}
+
+#: the ``quick=True`` sizes of the spacing experiment (seconds on 2 CPU cores; the demo's)
+QUICK_SPACING: dict[str, Any] = {"n": 1000, "max_epochs": 2}
+
+#: experiment name (``genodeep experiment NAME``) -> the argument its ``n`` sets (the CLI's ``--n``)
+EXPERIMENTS = {"spacing": "n", **SIZE_ARGUMENT}
+
+
+def experiment_to_files(
+    name: str,
+    out_dir: str | os.PathLike,
+    *,
+    n: int | None = None,
+    quick: bool = False,
+    random_state: int = 0,
+    verbose: bool = False,
+    **kwargs: Any,
+) -> ShowcaseFiles:
+    """Run the in-silico experiment ``name``; write ``NAME.tsv``, ``NAME.md`` and ``NAME.png`` in ``out_dir``.
+
+    Parameters
+    ----------
+    name : {"spacing", "multimodal", "transfer", "graph"}
+        :func:`spacing_experiment` (the review's Fig. 2) or a demonstration of
+        :func:`~genodeep.workflows.showcase_files.showcase_to_files` (Fig. 3-4).
+    out_dir : path
+        Output folder (created).
+    n : int, optional
+        Size of the simulated data: sequences (spacing, multimodal), pretraining sequences (transfer)
+        or graph nodes (graph); see :data:`EXPERIMENTS`.
+    quick : bool, default False
+        Start from the small settings (:data:`QUICK_SPACING`,
+        :data:`~genodeep.workflows.showcase_files.QUICK_SETTINGS`).
+    random_state : int
+        Seed of the simulation, the splits and the initialisations.
+    verbose : bool
+        Progress bars and status lines.
+    **kwargs
+        Keyword arguments of the experiment function; they override the quick settings.
+
+    Returns
+    -------
+    ShowcaseFiles
+        The table, the three paths and the claim check (``.claim["message"]``, ``.holds``).
+    """
+    check_choice("name", name, EXPERIMENTS)
+    if n is not None:
+        kwargs[EXPERIMENTS[name]] = n
+    if name != "spacing":
+        return showcase_to_files(
+            name, out_dir, quick=quick, random_state=random_state, verbose=verbose, **kwargs
+        )
+    settings = {**(QUICK_SPACING if quick else {}), **kwargs}
+    t0 = time.perf_counter()
+    table = spacing_experiment(
+        out_dir=out_dir, random_state=random_state, verbose=verbose, **settings
+    )
+    out = Path(out_dir)
+    return ShowcaseFiles(
+        name=name,
+        table=table,
+        tsv=out / "spacing.tsv",
+        md=out / "spacing.md",
+        png=out / "spacing.png",
+        claim=table.attrs["claim"],
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def spacing_experiment(
@@ -119,15 +201,6 @@ def spacing_experiment(
         whether the best CNN-family auROC is >= 0.95 and at least 0.1 above the best k-mer baseline,
         and ``table.attrs["settings"]`` the arguments.
     """
-    import torch
-
-    from genodeep.data.sources import load_simulated_data
-    from genodeep.models import build_model
-    from genodeep.models.baselines import BASELINES, fit_baselines
-    from genodeep.train.fit import fit
-    from genodeep.train.metrics import auprc, auroc
-    from genodeep.workflows.predict import predict_outputs
-
     check_positive("n", n)
     check_positive("max_epochs", max_epochs)
     for m in models:
@@ -153,12 +226,7 @@ def spacing_experiment(
         test_fraction=test_fraction,
         random_state=random_state,
     )
-    from genodeep.io import read_motifs
-    from genodeep.io.motifs import select_motifs
-
     if motif_file is None:
-        from genodeep import example_data
-
         motif_file = example_data.motifs()
     widths = [m.shape[1] for m in select_motifs(read_motifs(motif_file), list(motifs)).values()]
     span = int(sum(widths) + spacing)
@@ -270,9 +338,6 @@ def spacing_claim(
 
 def write_spacing_results(table: pd.DataFrame, out_dir: str | os.PathLike) -> dict[str, Path]:
     """Write ``spacing.tsv``, ``spacing.md`` (table + claim line) and ``spacing.png`` into ``out_dir``."""
-    from genodeep._io_utils import atomic_write
-    from genodeep.workflows.tables import markdown_table
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"tsv": out / "spacing.tsv", "md": out / "spacing.md", "png": out / "spacing.png"}
@@ -298,8 +363,6 @@ def plot_spacing(table: pd.DataFrame, path: str | os.PathLike) -> Path:
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
-
-    from genodeep._io_utils import atomic_path
 
     x = np.arange(len(table))
     deep = (table["family"] == "deep").to_numpy()

@@ -10,14 +10,14 @@ import torch
 import yaml
 
 from genodeep.cli.__main__ import main
-from genodeep.train.tune import (
+from genodeep.workflows.config import ConfigError, load_config
+from genodeep.workflows.tune import (
     SearchParam,
     _metric_name,
     parse_search_space,
     pruning_callback,
     tune,
 )
-from genodeep.workflows.config import ConfigError, load_config
 
 optuna = pytest.importorskip("optuna")
 
