@@ -7,9 +7,15 @@ import gzip
 import io
 import os
 import tempfile
+import zlib
 from collections.abc import Iterator
 
-from genodeep._validate import check_file_exists
+from genodeep._validate import InputFileError, check_file_exists
+
+#: the fix named when a gzip/bgzip stream cannot be decompressed to its end
+TRUNCATED_GZIP_FIX = "the file is truncated or not gzip; re-download or re-compress it"
+#: what decompressing a cut or damaged gzip stream raises (gzip.BadGzipFile is an OSError)
+GZIP_ERRORS = (EOFError, OSError, zlib.error)
 
 
 def is_gzip(path: str | os.PathLike) -> bool:
@@ -19,11 +25,58 @@ def is_gzip(path: str | os.PathLike) -> bool:
 
 
 def open_text(path: str | os.PathLike, what: str = "file") -> io.TextIOBase:
-    """Open a text file for reading, transparently decompressing gzip/bgzip."""
+    """Open a text file for reading, transparently decompressing gzip/bgzip.
+
+    A gzip stream that is cut short or damaged raises :class:`InputFileError` naming the file and the
+    last line read (never a raw ``EOFError``/``zlib.error``/``gzip.BadGzipFile``).
+    """
     check_file_exists(path, what)
     if is_gzip(path):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
+        return _GzipText(path)
     return open(path, encoding="utf-8", errors="replace")
+
+
+class _GzipText(io.TextIOWrapper):
+    """UTF-8 text of a gzip file; decompression errors become :class:`InputFileError`.
+
+    Lines handed out are counted so that the error can say where reading stopped. Iterating a
+    subclass of ``io.TextIOWrapper`` goes through :meth:`readline`, so ``for line in fh`` is covered.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        super().__init__(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
+        self._path = os.fspath(path)
+        self._lines = 0
+
+    def _fail(self, err: BaseException) -> InputFileError:
+        where = f"after line {self._lines:,}" if self._lines else "in the first block read"
+        return InputFileError(
+            f"the gzip data ends or breaks {where} ({type(err).__name__}: {err})",
+            path=self._path,
+            line=self._lines + 1,
+            fix=TRUNCATED_GZIP_FIX,
+        )
+
+    def readline(self, size: int = -1) -> str:
+        try:
+            line = super().readline(size)
+        except GZIP_ERRORS as err:
+            raise self._fail(err) from None
+        self._lines += line.endswith("\n")
+        return line
+
+    def read(self, size: int | None = -1) -> str:
+        if size is None or size < 0:  # in blocks, so that an error knows the lines read before it
+            parts = []
+            while block := self.read(1 << 16):
+                parts.append(block)
+            return "".join(parts)
+        try:
+            text = super().read(size)
+        except GZIP_ERRORS as err:
+            raise self._fail(err) from None
+        self._lines += text.count("\n")
+        return text
 
 
 @contextlib.contextmanager

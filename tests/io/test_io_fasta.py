@@ -176,6 +176,32 @@ def test_cache_is_reused_and_rebuilt_when_the_fasta_changes(small_genome, rng):
         assert g3.fetch(c, 0, len(s)) == s
 
 
+@pytest.mark.parametrize("sampled", [False, True])
+def test_cache_rebuilt_when_content_changes_with_same_size_and_mtime(
+    small_genome, rng, monkeypatch, sampled
+):
+    """A FASTA rewritten with the same size and its modification time reset (cp -p, rsync -t) is
+    decoded again: the cache key includes a hash of the content (sampled blocks for large files)."""
+    import genodeep.io._genome_cache as cache_mod
+
+    if sampled:  # the large-file path: hash 64 sampled blocks instead of the whole file
+        monkeypatch.setattr(cache_mod, "_HASH_ALL_BYTES", 0)
+        monkeypatch.setattr(cache_mod, "_HASH_BLOCK", 16)
+    path, seqs = small_genome
+    g1 = Genome(path, verbose=False)
+    old_stat = path.stat()
+    new = {k: "".join(rng.choice(list("ACGT"), len(v))) for k, v in seqs.items()}
+    write_fasta(path, new, line_width=60)
+    os.utime(path, ns=(old_stat.st_atime_ns, old_stat.st_mtime_ns))
+    assert path.stat().st_size == old_stat.st_size
+    assert path.stat().st_mtime_ns == old_stat.st_mtime_ns
+    g2 = Genome(path, verbose=False)
+    assert g2.cache_path != g1.cache_path
+    for c, s in new.items():
+        assert g2.fetch(c, 0, len(s)) == s
+    assert Genome(path, verbose=False).cache_path == g2.cache_path  # and reused once built
+
+
 def test_cache_dir_fallback_and_crash_safety(small_genome, tmp_path, monkeypatch):
     path, seqs = small_genome
     explicit = Genome(path, cache_dir=tmp_path / "cache", verbose=False)

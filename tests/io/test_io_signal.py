@@ -327,3 +327,17 @@ def test_fuzz_signal_parsers(tmp_path, lines, fmt):
     for chrom, size in track.chrom_sizes.items():
         v = track.values(chrom, [0], size + 2)
         assert v.shape == (1, size + 2) and v[0, -1] == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"\xff" * 200, b"ck type=wiggle_0\nvariableStep chrom=chr1 span=2\n10 1.5\n20 2.5\n"],
+)
+def test_bigwig_magic_with_damaged_header_is_an_error_not_a_crash(tmp_path, body):
+    """libBigWig trusts the header: these files crashed the process (segmentation fault) in
+    pyBigWig.open. The header's offsets are checked first (found by tests/io/test_io_fuzz.py)."""
+    p = tmp_path / "damaged.bw"
+    p.write_bytes(b"\x26\xfc\x8f\x88" + body)
+    with pytest.raises(InputFileError, match="cannot open as bigWig.*header is damaged") as info:
+        read_signal(p)
+    assert str(p) in str(info.value)

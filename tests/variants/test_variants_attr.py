@@ -165,7 +165,8 @@ def test_attributions_dir_names():
 
 def test_bad_arguments(tmp_path, planted):
     g, seq, model = planted
-    p = _vcf(tmp_path, [("chr1", 48, "v", seq[47], "G")])
+    alt = "A" if seq[47] != "A" else "C"  # a real change: ALT == REF is skipped, not scored
+    p = _vcf(tmp_path, [("chr1", 48, "v", seq[47], alt)])
     table = score_variants(model, g, p, length=40, kind="regression")
     with pytest.raises(ValueError, match="top must be a positive integer"):
         variant_attributions(model, g, table, top=0, length=40)

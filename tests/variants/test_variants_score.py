@@ -218,3 +218,117 @@ def test_planted_motif_variants(tmp_path, rng):
     outside = df[~df["pos"].between(47, 54)]["task_0.diff"].astype(float)
     assert (inside < -0.5).all()
     assert np.allclose(outside, 0.0, atol=1e-6)
+
+
+# --- issue 14: unscorable alleles, too-short windows, output checks before scoring, BCF -------------
+
+
+def test_ref_n_alt_equal_ref_and_genome_n_are_skipped_not_ok(tmp_path, rng):
+    """REF of (or containing) N, ALT equal to REF, ALT with N, and a genome N under the REF allele
+    get status 'skipped' with a reason and no numbers; a plain SNV beside them is still ok."""
+    seq = "".join(rng.choice(list("ACGT"), 120))
+    seq = seq[:59] + "NN" + seq[61:]  # genome N at 1-based 60-61
+    (tmp_path / "n.fa").write_text(f">chr1\n{seq}\n")
+    g = Genome(tmp_path / "n.fa", cache_dir=tmp_path / "c")
+    alt = "ACGT"[(IDX[seq[29]] + 1) % 4]
+    rows = [
+        ("chr1", 60, "refN_at_genomeN", "N", "A", ".", ".", "."),
+        ("chr1", 30, "refN_elsewhere", "N", alt, ".", ".", "."),
+        ("chr1", 30, "refNmixed", seq[29] + "N", seq[29], ".", ".", "."),
+        ("chr1", 30, "same", seq[29], seq[29], ".", ".", "."),
+        ("chr1", 30, "altN", seq[29], "N", ".", ".", "."),
+        ("chr1", 61, "genomeN", "A", "C", ".", ".", "."),
+        ("chr1", 30, "fine", seq[29], alt, ".", ".", "."),
+    ]
+    df = score_variants(
+        linear_model(L, seed=1).eval(), g, _vcf(tmp_path, rows), length=L, kind="regression"
+    )
+    by = df.set_index("id")
+    assert by.loc["fine", "status"] == "ok" and np.isfinite(by.loc["fine", "task_0.diff"])
+    expect = {
+        "refN_at_genomeN": "REF is N",
+        "refN_elsewhere": "REF is N",
+        "refNmixed": "REF is N",
+        "same": "ALT equals REF",
+        "altN": "ALT contains N",
+        "genomeN": "genome has N",
+    }
+    for vid, reason in expect.items():
+        assert by.loc[vid, "status"] == "skipped", vid
+        assert reason in by.loc[vid, "reason"], (vid, by.loc[vid, "reason"])
+        assert np.isnan(float(by.loc[vid, "task_0.diff"])), vid
+
+
+def test_length_shorter_than_first_filter_is_refused_up_front(tmp_path, genome):
+    from toy_models import tiny_deepbind
+
+    g, _ = genome
+    missing = tmp_path / "never_read.vcf"  # the check comes before the VCF is opened
+    with pytest.raises(ValueError) as err:
+        score_variants(tiny_deepbind().eval(), g, missing, length=4, kind="regression")
+    msg = str(err.value)
+    assert "length=4" in msg and "--length" in msg and "first filter 6 bases" in msg
+    assert "use --length 6 or more" in msg
+
+
+def test_length_the_model_cannot_take_is_refused_before_scoring(tmp_path, genome):
+    """A model that runs only on other lengths (a dense layer sized for 30 bases) fails a probe run
+    with a length error, not a matrix-shape traceback in the middle of the scoring."""
+    g, seq = genome
+    model = torch.nn.Sequential(
+        torch.nn.Conv1d(4, 2, 3), torch.nn.Flatten(), torch.nn.Linear(2 * 28, 1)
+    ).eval()
+    p = _vcf(tmp_path, [("chr1", 50, ".", seq[49], "ACGT".replace(seq[49], "")[0], ".", ".", ".")])
+    with pytest.raises(ValueError, match="length=20 .*does not fit the model.*fails on a 20-base"):
+        score_variants(model, g, p, length=L, kind="regression")
+
+
+def test_parquet_dependency_checked_before_scoring(tmp_path, genome, monkeypatch):
+    import sys
+
+    import genodeep.workflows.variants as wv
+
+    g, seq = genome
+    p = _vcf(tmp_path, [("chr1", 50, ".", seq[49], "ACGT".replace(seq[49], "")[0], ".", ".", ".")])
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "fastparquet", None)
+
+    def never(*a, **k):
+        raise AssertionError("scoring started before the output was checked")
+
+    monkeypatch.setattr(wv, "iter_scores", never)
+    with pytest.raises(ImportError, match=r"pyarrow.*pip install 'genodeep\[vcf\]'"):
+        score_variants(linear_model(L).eval(), g, p, out=tmp_path / "o.parquet", length=L)
+    with pytest.raises(ValueError, match=r"use a \.tsv"):
+        score_variants(linear_model(L).eval(), g, p, out=tmp_path / "o.csv", length=L)
+    assert not list(tmp_path.glob("o.*"))
+
+
+def _bcf(tmp_path, text: str):
+    cyvcf2 = pytest.importorskip("cyvcf2")
+    src = tmp_path / "src.vcf"
+    src.write_text(text)
+    reader = cyvcf2.VCF(str(src))
+    out = tmp_path / "v.bcf"
+    writer = cyvcf2.Writer(str(out), reader, mode="wb")
+    for rec in reader:
+        writer.write_record(rec)
+    writer.close()
+    reader.close()
+    return out
+
+
+def test_bcf_input_annotated_vcf_refused_and_warnings_name_the_record(tmp_path, genome):
+    g, seq = genome
+    header = HEADER.replace("##contig=<ID=1>", "##contig=<ID=chr1,length=200>")
+    wrong = "ACGT".replace(seq[29], "")[0]
+    bcf = _bcf(tmp_path, header + f"chr1\t30\tbad\t{wrong}\t{seq[29]}\t.\t.\t.\n")
+    model = linear_model(L).eval()
+    with pytest.raises(ValueError, match=r"BCF.*\.tsv\.gz or \.parquet.*bcftools view"):
+        score_variants(model, g, bcf, out=tmp_path / "o.vcf.gz", length=L)
+    assert not (tmp_path / "o.vcf.gz").exists()
+    with pytest.warns(UserWarning) as rec:
+        df = score_variants(model, g, bcf, length=L, on_ref_mismatch="warn")
+    msgs = [str(w.message) for w in rec]
+    assert any("record chr1:30" in m for m in msgs) and not any("line None" in m for m in msgs)
+    assert df["status"].tolist() == ["ref_mismatch"]

@@ -3,8 +3,9 @@
 Cache location, first that applies: ``cache_dir`` when given (``<cache_dir>/<name>-<hash>/``); beside
 the FASTA as ``<fasta>.gdcache/`` when that folder is writable; ``$XDG_CACHE_HOME/genodeep`` or
 ``~/.cache/genodeep/<name>-<hash>/``. Inside it each entry is named after the FASTA's size,
-modification time and the cache format version, so a changed FASTA is decoded again (and the stale
-entry removed). An entry is built in a temporary folder and renamed into place when complete, so a
+modification time, a hash of its content (whole up to 4 MB, else 64 sampled 16 kB blocks) and the
+cache format version, so a changed FASTA is decoded again (and the stale entry removed), even one
+rewritten with the same size and modification time. An entry is built in a temporary folder and renamed into place when complete, so a
 crash never leaves a half-written cache.
 """
 
@@ -30,6 +31,9 @@ CACHE_FORMAT_VERSION = 1
 _NPY_HEADER_BYTES = 128
 _TMP_PREFIX = ".tmp-"
 _STALE_TMP_SECONDS = 6 * 3600
+_HASH_ALL_BYTES = 4 << 20  # FASTA files up to this size are hashed whole for the cache key
+_HASH_BLOCKS = 64  # larger ones: this many blocks ...
+_HASH_BLOCK = 16 << 10  # ... of this many bytes
 
 
 class _MemorySink:
@@ -79,7 +83,28 @@ class _NpySink:
 
 def _fasta_key(path: Path) -> tuple[str, os.stat_result]:
     st = os.stat(path)
-    return f"v{CACHE_FORMAT_VERSION}-{st.st_size}-{st.st_mtime_ns}", st
+    digest = _content_digest(path, st.st_size)
+    return f"v{CACHE_FORMAT_VERSION}-{st.st_size}-{st.st_mtime_ns}-{digest}", st
+
+
+def _content_digest(path: Path, size: int) -> str:
+    """A hash of the FASTA's bytes: all of them up to 4 MB, else 64 blocks of 16 kB spread evenly
+    (first and last included): about 1 MB read, milliseconds even for a 3 GB genome.
+
+    Size and modification time alone miss a file rewritten with the same size and its time reset
+    (``cp -p``, ``rsync -t``, ``os.utime``); the sampled blocks catch any such rewrite that changes
+    the bases they cover, which for a different genome or assembly is all of them.
+    """
+    h = hashlib.sha1(str(size).encode())
+    with open(path, "rb") as fh:
+        if size <= _HASH_ALL_BYTES:
+            h.update(fh.read())
+        else:
+            last = size - _HASH_BLOCK
+            for k in range(_HASH_BLOCKS):
+                fh.seek(last * k // (_HASH_BLOCKS - 1))
+                h.update(fh.read(_HASH_BLOCK))
+    return h.hexdigest()[:16]
 
 
 def _path_hash(path: Path) -> str:

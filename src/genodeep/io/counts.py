@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genodeep._io_utils import atomic_path, is_gzip, open_text
+from genodeep._io_utils import GZIP_ERRORS, TRUNCATED_GZIP_FIX, atomic_path, is_gzip, open_text
 from genodeep._validate import InputFileError, check_file_exists, near_matches, require
 
 __all__ = ["read_counts", "write_h5ad"]
@@ -197,7 +197,13 @@ def _read_10x_folder(folder: Path, matrix: Path | None = None):
     try:
         with opener(matrix, "rb") as fh:
             mat = scipy.io.mmread(fh)
-    except (ValueError, OSError) as err:
+    except GZIP_ERRORS as err:
+        raise InputFileError(
+            f"could not read the matrix ({type(err).__name__}: {err})",
+            path=matrix,
+            fix=TRUNCATED_GZIP_FIX,
+        ) from None
+    except ValueError as err:
         raise InputFileError(
             f"not a valid MatrixMarket file ({err})", path=matrix, fix="re-export the 10x matrix"
         ) from err

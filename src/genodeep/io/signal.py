@@ -14,6 +14,7 @@ Coordinates are 0-based half-open like BED (a wig's 1-based positions are conver
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -27,6 +28,7 @@ from genodeep._validate import (
     require,
 )
 from genodeep.io._wig_parse import (
+    _BIGWIG_MAGIC,
     _MAX_CELLS,
     _WIG_FIX,
     _detect_format,
@@ -249,6 +251,7 @@ class _BigWigTrack(SignalTrack):
     def _handle(self):
         if self._bw is None:
             pyBigWig = require("pyBigWig", "bigwig")
+            _check_bigwig_header(self.path)
             try:
                 self._bw = pyBigWig.open(self.path)
             except RuntimeError as err:
@@ -278,6 +281,38 @@ class _BigWigTrack(SignalTrack):
 
     def __repr__(self) -> str:
         return f"SignalTrack({self.path!r}, bigWig, {len(self.chrom_sizes)} chromosomes)"
+
+
+def _check_bigwig_header(path: str) -> None:
+    """Refuse a file with the bigWig magic number whose header points outside the file.
+
+    pyBigWig (libBigWig) trusts the header: garbage after the magic number can crash the process
+    (segmentation fault) instead of raising. The 64-byte header's chromosome tree, data and index
+    offsets must lie inside the file, and the chromosome tree and the index must start with their
+    magic numbers.
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+        if head[:4] not in _BIGWIG_MAGIC:
+            return  # not a bigWig at all: pyBigWig refuses it cleanly
+        order = "<" if head[:4] == _BIGWIG_MAGIC[0] else ">"
+        ok = len(head) == 64
+        if ok:
+            _, _, _, tree, data, index = struct.unpack(order + "IHHQQQ", head[:32])
+            ok = all(64 <= off < size for off in (tree, data, index))
+            for off, magic in ((tree, 0x78CA8C91), (index, 0x2468ACE0)):
+                if ok:
+                    fh.seek(off)
+                    word = fh.read(4)
+                    ok = len(word) == 4 and struct.unpack(order + "I", word)[0] == magic
+    if not ok:
+        raise InputFileError(
+            "cannot open as bigWig: it starts like one but its header is damaged (offsets outside "
+            "the file or no chromosome tree/index where they point)",
+            path=path,
+            fix="the file is truncated or not a bigWig; re-download or re-create it",
+        )
 
 
 def _positive_int(argument: str, value: object) -> int:

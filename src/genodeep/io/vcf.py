@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from genodeep._io_utils import is_gzip, open_text
+from genodeep._io_utils import GZIP_ERRORS, is_gzip, open_text
 from genodeep._validate import InputFileError, check_file_exists, near_matches, require
 
 _BASES = re.compile(r"^[ACGTNacgtn]+$")
@@ -109,8 +109,8 @@ def _is_bcf(path: str | os.PathLike) -> bool:
         try:
             with gzip.open(path, "rb") as fh:
                 magic = fh.read(3)
-        except (OSError, EOFError):
-            return False
+        except GZIP_ERRORS:
+            return False  # the text reader then names the file and the line
     else:
         with open(path, "rb") as fh:
             magic = fh.read(3)

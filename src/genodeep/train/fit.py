@@ -32,7 +32,7 @@ from genodeep._batching import batched_apply, forward
 from genodeep._device import model_on, resolve_device
 from genodeep._io_utils import atomic_write
 from genodeep._progress import is_quiet, log, progress
-from genodeep._validate import check_positive
+from genodeep._validate import InputFileError, check_positive
 from genodeep.train.lightning import METRIC_MODES, GenodeepTask, metric_mode
 from genodeep.train.loaders import (
     as_dataset,
@@ -165,8 +165,18 @@ def _quiet_lightning() -> Iterator[None]:
         torch.utils.deterministic.fill_uninitialized_memory = fill
 
 
-def _load_weights(path: Path) -> dict[str, Any]:
-    return torch.load(path, map_location="cpu", weights_only=True)
+def _load_weights(path: Path, fix: str | None = None) -> dict[str, Any]:
+    """A checkpoint's contents; a cut or damaged file is an :class:`InputFileError` naming it."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises RuntimeError, EOFError, UnpicklingError ...
+        raise InputFileError(
+            f"cannot read the checkpoint ({type(err).__name__}: {err})",
+            path=path,
+            fix=fix
+            or "the file is truncated or damaged (a run killed while writing it?); delete it and "
+            "train again",
+        ) from None
 
 
 def fit(
@@ -376,6 +386,11 @@ def _run(
     if resume:
         if last_path.exists():
             ckpt_path = str(last_path)
+            _load_weights(  # a cut last.ckpt: a clear error before Lightning's traceback
+                last_path,
+                fix="the file is truncated or damaged (a run killed while writing it?); delete it "
+                "and start without --resume (resume=False): training restarts from epoch 0",
+            )
             log(f"resuming from {last_path}")
         else:
             log(f"resume=True but {last_path} does not exist: starting a new run")

@@ -35,6 +35,10 @@ from genodeep.models.spec import ModelSpec
 from genodeep.seq.encode import ALPHABET, encode, one_hot_codes, reverse_complement
 
 _EPS = 1e-6
+_REF_N = "REF is N or contains N (an unknown reference base cannot be scored)"
+_GENOME_N = "the genome has N at the REF position (unknown reference sequence)"
+_ALT_SAME = "ALT equals REF (no change to score)"
+_ALT_N = "ALT contains N (an unknown base has no sequence)"
 
 
 @dataclass
@@ -71,7 +75,57 @@ def _resolve_model(model, kind, task_names, length):
             f"use --length {model_len} (the model was trained on {model_len}-base windows)"
         )
     names = task_names or spec.task_names
+    _check_first_filter(model, int(length))
     return model, kind, list(names) if names else None, int(length)
+
+
+def _first_filter(model) -> int | None:
+    """Width in bases of the model's first convolution (dilation included); None without one."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.Conv1d):
+            return int(m.dilation[0]) * (int(m.kernel_size[0]) - 1) + 1
+    return None
+
+
+def _receptive_field(model) -> int | None:
+    try:
+        rf = getattr(model, "receptive_field", None)
+    except Exception:  # a model whose trunk cannot be analysed
+        return None
+    return int(rf) if isinstance(rf, (int, np.integer)) else None
+
+
+def _length_fix(model, length: int, need: int) -> str:
+    width, rf = _first_filter(model), _receptive_field(model)
+    parts = [f"first filter {width} bases"] if width else []
+    if rf:
+        parts.append(f"receptive field {rf} bases")
+    what = f" ({', '.join(parts)})" if parts else ""
+    return (
+        f"length={length} (--length) is too short for the model{what}; use --length {need} or "
+        "more, ideally the window length the model was trained on"
+    )
+
+
+def _check_first_filter(model, length: int) -> None:
+    """Refuse a window shorter than the first filter before any file is read."""
+    width = _first_filter(model)
+    if width and length < width:
+        raise ValueError(_length_fix(model, length, max(width, _receptive_field(model) or 0)))
+
+
+def _check_model_runs(model, length: int, device, dtype) -> None:
+    """Run the model once on an all-N window of ``length``: a length it cannot take (pooling past
+    the end, a dense layer sized for another length) is a clear error before any scoring."""
+    X = torch.zeros(1, 4, length)
+    try:
+        _predict(model, X, batch_size=1, device=device, dtype=dtype)
+    except RuntimeError as err:
+        need = max(_first_filter(model) or 1, _receptive_field(model) or 1)
+        raise ValueError(
+            _length_fix(model, length, need).replace("is too short for", "does not fit")
+            + f" (the model fails on a {length}-base window: {str(err).splitlines()[0]})"
+        ) from None
 
 
 def _build_batch(
@@ -86,6 +140,9 @@ def _build_batch(
     for i, v in enumerate(variants):
         if v.skip_reason:
             status[i], reason[i] = "skipped", v.skip_reason
+            continue
+        if "N" in v.ref:
+            status[i], reason[i] = "skipped", _REF_N
             continue
         if len(v.ref) > length - center:
             status[i], reason[i] = (
@@ -116,8 +173,11 @@ def _build_batch(
         v = variants[i]
         r = _codes(v.ref)
         g = ref[row, center : center + len(r)]
-        match = np.all((g == r) | (r == 4) | (g == 4))
-        if not match:
+        if (g == 4).any():  # the genome has N under the REF allele: nothing to compare or score
+            status[i], reason[i] = "skipped", _GENOME_N
+            keep[i] = False
+            continue
+        if not np.all(g == r):
             genome_allele = "".join((ALPHABET + "N")[c] for c in g)
             msg = (
                 f"REF allele {v.ref} of {v.chrom}:{v.pos} (ALT {v.alt}) does not match the genome, "
@@ -138,6 +198,10 @@ def _build_batch(
                 "ref_mismatch",
                 f"genome has {genome_allele}; scored with the genome's bases",
             )
+        if v.alt == v.ref or "N" in v.alt:  # checked after REF, so a wrong build still shows
+            status[i], reason[i] = "skipped", _ALT_SAME if v.alt == v.ref else _ALT_N
+            keep[i] = False
+            continue
         a = _codes(v.alt)
         if len(a) == len(r):
             alt[row, center : center + len(a)] = a
@@ -222,6 +286,7 @@ def iter_scores(
     """
     check_choice("on_ref_mismatch", on_ref_mismatch, ("error", "skip", "warn"))
     model, kind, names, length = _resolve_model(model, kind, task_names, length)
+    _check_model_runs(model, length, device, dtype)
     if not hasattr(genome, "window_codes"):
         genome = Genome(genome)
     variants = iter_vcf(vcf, shard=shard)
@@ -244,9 +309,9 @@ def iter_scores(
         if on_ref_mismatch == "warn":
             for v, s, r in zip(chunk, b.status, b.reason):
                 if s == "ref_mismatch":
+                    where = f"line {v.line}" if v.line is not None else f"record {v.chrom}:{v.pos}"
                     warnings.warn(
-                        f"{vcf}, line {v.line}: {v.chrom}:{v.pos} {v.ref}>{v.alt}: {r}",
-                        stacklevel=2,
+                        f"{vcf}, {where}: {v.chrom}:{v.pos} {v.ref}>{v.alt}: {r}", stacklevel=2
                     )
         if b.scorable.any():
             codes = np.concatenate([b.ref_codes, b.alt_codes])

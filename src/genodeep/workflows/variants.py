@@ -9,6 +9,7 @@ chunk) and returns the table or writes it as TSV, parquet or the input VCF with 
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ from genodeep._io_utils import atomic_path, atomic_write, open_text
 from genodeep._progress import log
 from genodeep._validate import check_choice, near_matches
 from genodeep.io import Genome
+from genodeep.io.vcf import _is_bcf
 from genodeep.variants.attribution import (
     VariantAttributions,
     _track_top,
@@ -126,6 +128,7 @@ def score_variants(
         dtype=dtype,
         verbose=verbose,
     )
+    fmt = None if out is None else _output_format(out, vcf)
     if not hasattr(genome, "window_codes"):
         genome = Genome(genome)
     chunks = iter_scores(model, genome, vcf, **kw)
@@ -138,23 +141,18 @@ def score_variants(
     if out is None:
         return _finish(pd.concat(list(chunks), ignore_index=True))
     out = Path(out)
-    name = out.name.lower()
-    if name.endswith((".tsv", ".tsv.gz", ".txt", ".txt.gz")):
+    if fmt == "tsv":
         with atomic_write(out) as fh:
             header = True
             for df in chunks:
                 _finish(df).to_csv(fh, sep="\t", index=False, header=header, float_format="%.6g")
                 header = False
-    elif name.endswith(".parquet"):
+    elif fmt == "parquet":
         df = _finish(pd.concat(list(chunks), ignore_index=True))
         with atomic_path(out) as tmp:
             df.to_parquet(tmp, index=False)
-    elif name.endswith((".vcf", ".vcf.gz")):
-        _write_annotated_vcf(vcf, chunks, out, shard)
     else:
-        raise ValueError(
-            f"out={str(out)!r}: use a .tsv, .tsv.gz, .parquet, .vcf or .vcf.gz file name"
-        )
+        _write_annotated_vcf(vcf, chunks, out, shard)
     log(f"wrote {out}")
     if attributions:
         _write_attributions(
@@ -168,6 +166,38 @@ def score_variants(
             kw,
         )
     return out
+
+
+def _output_format(out: str | os.PathLike, vcf) -> str:
+    """``"tsv"``, ``"parquet"`` or ``"vcf"`` from the name of ``out``, checked before any scoring:
+    the suffix, the parquet writer's dependency and (annotated VCF) a text VCF input."""
+    name = Path(out).name.lower()
+    if name.endswith((".tsv", ".tsv.gz", ".txt", ".txt.gz")):
+        return "tsv"
+    if name.endswith(".parquet"):
+        if not (_importable("pyarrow") or _importable("fastparquet")):
+            raise ImportError(
+                f"out={str(out)!r}: parquet output needs pyarrow; install it with: "
+                "pip install 'genodeep[vcf]' (or write .tsv.gz instead)"
+            )
+        return "parquet"
+    if name.endswith((".vcf", ".vcf.gz")):
+        if _is_bcf(vcf):
+            raise ValueError(
+                f"out={str(out)!r}: an annotated VCF copies the input's text lines, and "
+                f"{os.fspath(vcf)} is a BCF (binary); write a table instead (.tsv.gz or "
+                ".parquet), or convert the input first: bcftools view -Oz -o in.vcf.gz in.bcf"
+            )
+        return "vcf"
+    raise ValueError(f"out={str(out)!r}: use a .tsv, .tsv.gz, .parquet, .vcf or .vcf.gz file name")
+
+
+def _importable(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
 
 
 def _check_attribution_args(model, out, n, method, task, flank, kw) -> None:
