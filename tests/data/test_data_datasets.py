@@ -246,3 +246,69 @@ def test_workers_get_different_augmentations(genome, rng):
         for x in X:
             shifts.append(next(d for d, ref in fwd.items() if torch.equal(x, ref)))
     assert shifts[:32] != shifts[32:]  # the two workers draw different shifts
+
+
+# ---- shifts of in-memory sequences -----------------------------------------------------------------
+
+
+def _naive_shift(seq: str, s: int) -> str:
+    """The sequence moved by ``s`` (right when positive), N where nothing comes in."""
+    n = len(seq)
+    return "".join(seq[i - s] if 0 <= i - s < n else "N" for i in range(n))
+
+
+def test_shift_pad_matches_a_naive_loop(rng):
+    from genodeep.data.datasets import shift_pad
+
+    seqs = ["".join(rng.choice(list("ACGT"), 15)) for _ in range(5)]
+    shifts = np.array([0, 3, -4, 14, -1])
+    X = one_hot(seqs).float()
+    got = shift_pad(X, shifts)
+    for i, (s, k) in enumerate(zip(seqs, shifts)):
+        assert torch.equal(got[i], one_hot(_naive_shift(s, int(k))).float()), (s, k)
+    assert torch.equal(X, one_hot(seqs).float())  # the input is not changed
+
+
+def test_sequence_dataset_max_shift_moves_and_pads_with_n(rng):
+    seqs = ["".join(rng.choice(list("ACGT"), 30)) for _ in range(64)]
+    X = one_hot(seqs).to(torch.int8)
+    ds = SequenceDataset(X, np.arange(64, dtype=np.float32), max_shift=3, random_state=0)
+    assert "max_shift=3" in repr(ds)
+    seen = set()
+    for _ in range(3):
+        Xb, yb = ds.get_batch(np.arange(64))
+        assert yb[:, 0].tolist() == list(range(64))  # labels stay with their rows
+        for i in range(64):
+            match = [
+                s
+                for s in range(-3, 4)
+                if torch.equal(Xb[i], one_hot(_naive_shift(seqs[i], s)).float())
+            ]
+            assert match, i
+            seen.add(match[0])
+    assert seen == set(range(-3, 4))  # every offset in [-3, 3] is drawn
+    # with rc_augment: a shifted sequence or the reverse complement of one
+    both = SequenceDataset(X, max_shift=2, rc_augment=True, random_state=1)
+    Xb, _ = both.get_batch(np.arange(64))
+    n_rc = 0
+    for i in range(64):
+        fwd = [one_hot(_naive_shift(seqs[i], s)).float() for s in range(-2, 3)]
+        if any(torch.equal(Xb[i], f) for f in fwd):
+            continue
+        assert any(torch.equal(Xb[i], reverse_complement(f)) for f in fwd), i
+        n_rc += 1
+    assert 10 < n_rc < 54
+    # reproducible under random_state
+    a = SequenceDataset(X, max_shift=3, random_state=5).get_batch(np.arange(64))[0]
+    b = SequenceDataset(X, max_shift=3, random_state=5).get_batch(np.arange(64))[0]
+    assert torch.equal(a, b)
+
+
+def test_sequence_dataset_max_shift_errors(rng):
+    X = one_hot(["ACGTACGTAC", "ACGTACGTAA"])
+    with pytest.raises(ValueError, match="smaller than the sequence length 10"):
+        SequenceDataset(X, max_shift=10)
+    with pytest.raises(ValueError, match="max_shift"):
+        SequenceDataset(X, max_shift=-1)
+    with pytest.raises(ValueError, match=r"profile targets .* Fix: max_shift=0"):
+        SequenceDataset(X, np.zeros((2, 1, 10), dtype=np.float32), max_shift=2)

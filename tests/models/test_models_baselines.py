@@ -1,5 +1,5 @@
-"""k-mer baselines: known answers (a planted k-mer), equality with scikit-learn called directly,
-NaN-label masking, and gapped k-mer counts against a naive loop."""
+"""k-mer and positional baselines: known answers (a planted k-mer, a motif at a fixed offset), equality
+with scikit-learn called directly, NaN-label masking, and gapped k-mer counts against a naive loop."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ import pytest
 
 from genodeep.models.baselines import (
     BASELINES,
+    FEATURES,
+    POSITIONAL_ALPHA,
+    POSITIONAL_C,
     fit_baselines,
     gapped_kmer_counts,
     kmer_features,
     make_baseline,
+    onehot_features,
 )
 from genodeep.seq import kmer_counts, one_hot
 
@@ -48,7 +52,7 @@ def test_planted_kmer_is_found_by_every_baseline(rng):
     seqs, y = _planted(rng)
     tr, te = slice(0, 200), slice(200, None)
     preds = fit_baselines(seqs[tr], y[tr], seqs[te], y[te], kind="binary", k=4)
-    assert list(preds) == ["logistic", "random_forest", "gradient_boosting"]
+    assert list(preds) == ["logistic", "random_forest", "gradient_boosting", "positional"]
     assert _auroc(y[te], preds["logistic"]) > 0.99
     assert _auroc(y[te], preds["random_forest"]) > 0.95
     assert _auroc(y[te], preds["gradient_boosting"]) > 0.95
@@ -139,7 +143,14 @@ def test_bad_arguments_say_what_to_do(rng):
         fit_baselines(seqs[:10], y[:10], seqs[10:], kind="binary", models=("logistic",))
     with pytest.raises(ValueError, match="rows"):
         fit_baselines(seqs[:10], y[:9], seqs[10:], models=("logistic",))
-    assert set(BASELINES) == {"logistic", "linear", "random_forest", "gradient_boosting"}
+    assert set(BASELINES) == {
+        "logistic",
+        "linear",
+        "random_forest",
+        "gradient_boosting",
+        "positional",
+    }
+    assert set(FEATURES) == set(BASELINES)
     assert make_baseline("gradient_boosting", kind="regression").__class__.__name__.startswith(
         "HistGradient"
     )
@@ -184,3 +195,111 @@ def test_gapped_rc_collapse_is_strand_symmetric(rng):
     full = kmer_features(seqs, k=4, gapped=2)
     assert full.shape[1] == kmer_counts(seqs, 4, collapse_rc=True).shape[1] + a.shape[1]
     np.testing.assert_allclose(full[:, -a.shape[1] :], a)
+
+
+# ------------------------------------------------------------------------------ positional baseline
+
+MOTIF = "TGACTCAG"
+
+
+def _positional_task(rng, n=600, length=100, offset=40):
+    """Every sequence carries MOTIF once: positives at ``offset``, negatives anywhere else."""
+    y = (rng.random(n) < 0.5).astype(np.float32)
+    seqs = []
+    for label in y:
+        s = list(rng.choice(list("ACGT"), size=length))
+        if label:
+            start = offset
+        else:
+            start = offset
+            while abs(start - offset) < 3:
+                start = int(rng.integers(0, length - len(MOTIF)))
+        s[start : start + len(MOTIF)] = MOTIF
+        seqs.append("".join(s))
+    return seqs, y[:, None]
+
+
+def test_positional_baseline_sees_what_kmer_counts_cannot(rng):
+    """Same words in positives and negatives, only the offset differs: k-mer counts are blind to it."""
+    seqs, y = _positional_task(rng)
+    tr, te = slice(0, 400), slice(400, None)
+    preds = fit_baselines(
+        seqs[tr], y[tr], seqs[te], kind="binary", models=("logistic", "positional"), k=4
+    )
+    assert _auroc(y[te], preds["positional"]) > 0.9
+    assert _auroc(y[te], preds["logistic"]) < 0.7
+    # one-hot input gives the same predictions as strings
+    X = one_hot(seqs)
+    again = fit_baselines(X[tr], y[tr], X[te], models=("positional",))["positional"]
+    np.testing.assert_allclose(again, preds["positional"], atol=1e-6)
+
+
+def test_onehot_features_are_the_flattened_one_hot(rng):
+    seqs = _random_seqs(rng, 6, 12)
+    seqs[2] = seqs[2][:5] + "N" + seqs[2][6:]
+    X = one_hot(seqs).numpy()
+    F = onehot_features(seqs)
+    assert F.shape == (6, 48) and F.dtype == np.float32
+    np.testing.assert_array_equal(F, X.reshape(6, 48))
+    np.testing.assert_array_equal(onehot_features(X), F)
+    assert F[2].reshape(4, 12)[:, 5].sum() == 0  # N is all-zero
+    # column c * L + i is base c at position i
+    assert F[0, "ACGT".index(seqs[0][7]) * 12 + 7] == 1
+    with pytest.raises(ValueError, match="one length"):
+        onehot_features(["ACGT", "ACG"])
+
+
+def test_positional_matches_sklearn_called_directly_with_nan_and_multitask(rng):
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    seqs, y1 = _positional_task(rng, n=300, length=40, offset=10)
+    X = one_hot(seqs).numpy().reshape(300, -1)
+    y = np.concatenate([y1, 1 - y1], axis=1)
+    y[:50, 1] = np.nan  # task 1 misses its first 50 labels
+    got = fit_baselines(seqs[:200], y[:200], seqs[200:], models=("positional",))["positional"]
+    assert got.shape == (100, 2) and np.isfinite(got).all()
+    for t, keep in ((0, np.arange(200)), (1, np.arange(50, 200))):
+        ref = make_pipeline(
+            StandardScaler(with_std=False), LogisticRegression(C=POSITIONAL_C, max_iter=300)
+        ).fit(X[keep], y[keep, t].astype(int))
+        np.testing.assert_allclose(got[:, t], ref.predict_proba(X[200:])[:, 1], atol=1e-5)
+
+    # regression: a target set by two bases at two positions; ridge on the one-hot recovers it
+    yr = (2.0 * X[:, 1 * 40 + 5] - X[:, 3 * 40 + 30])[:, None] + rng.normal(0, 0.1, (300, 1))
+    yr[::7] = np.nan
+    got = fit_baselines(
+        seqs[:200], yr[:200], seqs[200:], kind="regression", models=("positional",)
+    )["positional"]
+    keep = ~np.isnan(yr[:200, 0])
+    ref = make_pipeline(StandardScaler(with_std=False), Ridge(alpha=POSITIONAL_ALPHA))
+    ref.fit(X[:200][keep], yr[:200][keep, 0])
+    np.testing.assert_allclose(got[:, 0], ref.predict(X[200:]), rtol=1e-4, atol=1e-4)
+    ok = ~np.isnan(yr[200:, 0])
+    assert np.corrcoef(got[ok, 0], yr[200:][ok, 0])[0, 1] > 0.9
+    # the default regression set includes it, the k-mer ridge beside it
+    both = fit_baselines(seqs[:200], yr[:200], seqs[200:], kind="regression", k=2)
+    assert list(both) == ["linear", "random_forest", "gradient_boosting", "positional"]
+
+
+def test_positional_needs_one_length_in_train_and_test(rng):
+    a, b = _random_seqs(rng, 20, 30), _random_seqs(rng, 10, 31)
+    y = (rng.random((20, 1)) < 0.5).astype(float)
+    with pytest.raises(ValueError, match="one length"):
+        fit_baselines(a, y, b, models=("positional",))
+    fit_baselines(a, y, b, models=("logistic",), k=2)  # k-mer counts take any length
+
+
+@pytest.mark.slow
+def test_positional_baseline_is_fast_on_10000_windows_of_400_bp(rng):
+    import time
+
+    codes = rng.integers(0, 4, size=(10_000, 400))
+    X = np.eye(4, dtype=np.float32)[codes].transpose(0, 2, 1)
+    y = ((codes[:, 200] == 2) | (rng.random(10_000) < 0.05)).astype(np.float32)
+    start = time.perf_counter()
+    got = fit_baselines(X[:8000], y[:8000], X[8000:], models=("positional",))["positional"]
+    seconds = time.perf_counter() - start
+    assert _auroc(y[8000:], got) > 0.9
+    assert seconds < 30, f"positional baseline took {seconds:.1f} s (about 1 s expected)"

@@ -21,6 +21,8 @@ from toy_models import randomize_batchnorm
 SMALL = [
     ("mlp", dict(input_length=20, hidden=[7, 5], n_tasks=3, batch_norm=True, dropout=0.1), 20),
     ("mlp", dict(input_type="features", n_features=9, hidden=[6], n_tasks=2), None),
+    ("twopath", dict(input_length=50, filters=6, width=7, filters2=5, bins=7, n_tasks=2), 50),
+    ("twopath", dict(input_length=31, filters=4, width=6, filters2=0, hidden=5, bins=40), 31),
     ("deepbind", dict(filters=5, width=7, hidden=6, n_tasks=2, pool="max+avg"), 33),
     ("deepbind", dict(filters=5, width=6, hidden=0, padding="full", dropout=0.2), 20),
     (
@@ -73,6 +75,7 @@ def _shapes(out) -> tuple:
 def test_registry_names():
     assert set(MODELS) == {
         "mlp",
+        "twopath",
         "deepbind",
         "deepsea",
         "basset",

@@ -107,7 +107,7 @@ def test_train_evaluate_predict_through_the_cli(tmp_path, rng):
         == 0
     )
     got = pd.read_csv(out_tsv, sep="\t")
-    assert list(got.columns) == ["name", "site"]
+    assert list(got.columns) == ["id", "site"]
     np.testing.assert_allclose(got["site"], some["deepbind:site"], atol=1e-5)
 
     # predict from BED + genome, to TSV, NPZ and bigWig: one value per interval span
@@ -363,3 +363,81 @@ def test_markdown_and_summary_tables():
     assert s.values.tolist() == [["m", 0.9], ["b", 0.6]]
     md = markdown_table(s)
     assert md.splitlines()[0] == "| model | auroc |" and "| m | 0.900 |" in md
+
+
+# ---- FASTA + labels as a first-class input (issue 15) ---------------------------------------------
+
+
+def test_train_help_lists_every_fasta_key():
+    from genodeep.cli._train import EPILOG
+    from genodeep.data.sources import loader_parameters
+
+    lines = EPILOG.splitlines()
+    for key in loader_parameters("fasta")[0]:
+        assert any(line.split()[:1] == [key] for line in lines), key
+    assert "examples/fasta_labels.yaml" in EPILOG and "label=1" in EPILOG
+    assert "positional" in EPILOG
+
+
+def test_predict_fasta_writes_id_and_one_column_per_task(tmp_path):
+    from genodeep.models import build_model
+    from genodeep.seq import one_hot
+
+    torch.manual_seed(0)
+    model = build_model("deepbind", n_tasks=2, filters=3, width=5, hidden=0)
+    pkg = save_model(
+        model,
+        tmp_path / "m",
+        data_spec={"task_names": ["open", "bound"], "kind": "binary", "input_length": 12},
+    )
+    seqs = ["ACGTACGTACGT", "TTTTACGTACGA", "GGGCACGTACGT"]
+    fa = tmp_path / "q.fa"
+    fa.write_text("".join(f">q{i} some words\n{s}\n" for i, s in enumerate(seqs)))
+    out = tmp_path / "p.tsv"
+    assert main(["-q", "predict", "--model", str(pkg), "--fasta", str(fa), "--out", str(out)]) == 0
+    got = pd.read_csv(out, sep="\t")
+    assert list(got.columns) == ["id", "open", "bound"]
+    assert got["id"].tolist() == ["q0", "q1", "q2"]
+    with torch.no_grad():
+        ref = torch.sigmoid(model.eval()(one_hot(seqs).float())).numpy()
+    np.testing.assert_allclose(got[["open", "bound"]].to_numpy(), ref, atol=1e-5)
+    assert main(["-q", "predict", "--model", str(pkg), "--fasta", str(fa), "--out",
+                 str(tmp_path / "p.npz")]) == 0  # fmt: skip
+    arrays = np.load(tmp_path / "p.npz")
+    assert arrays["id"].tolist() == ["q0", "q1", "q2"]
+    # a task named like the identifier column keeps both
+    pkg2 = save_model(
+        model, tmp_path / "m2", data_spec={"task_names": ["id", "x"], "kind": "binary"}
+    )
+    table = predict_file(pkg2, fasta=fa)
+    assert list(table.columns) == ["id", "score:id", "x"] and table["id"].tolist()[0] == "q0"
+
+
+@pytest.mark.slow
+def test_fasta_labels_example_trains_and_predicts(tmp_path):
+    repo = Path(__file__).resolve().parents[2]
+    run = tmp_path / "run"
+    assert main(["-q", "train", str(repo / "examples" / "fasta_labels.yaml"), "--out", str(run),
+                 "--baselines", "--max-epochs", "3"]) == 0  # fmt: skip
+    metrics = pd.read_csv(run / "metrics.tsv", sep="\t")
+    assert list(dict.fromkeys(metrics["model"])) == [
+        "basset",
+        "logistic",
+        "gradient_boosting",
+        "positional",
+    ]
+    mean = metrics[metrics["task"] == "donor"].set_index("model")
+    # the donor signal is positional: the one-hot baseline sees it, 4-mer counts much less
+    assert mean.loc["positional", "auroc"] > 0.95 > 0.85 > mean.loc["logistic", "auroc"]
+    preds = pd.read_csv(run / "predictions.tsv", sep="\t")
+    assert len(preds) == 499 and preds["name"].iloc[0].startswith("chr2R:78")
+    out = tmp_path / "p.tsv"
+    test_fa = repo / "examples" / "data" / "splice_donors_chr2R_7.8-8.0M.fa.gz"
+    assert (
+        main(["-q", "predict", "--model", str(run), "--fasta", str(test_fa), "--out", str(out)])
+        == 0
+    )
+    got = pd.read_csv(out, sep="\t")
+    assert list(got.columns) == ["id", "donor"]
+    assert got["id"].tolist() == preds["name"].tolist()
+    np.testing.assert_allclose(got["donor"], preds["basset:donor"], atol=1e-5)

@@ -197,8 +197,15 @@ def test_unknown_section_and_kind_and_model_name():
         validate_config({**_minimal(), "data": {"kind": "bam"}})
     with pytest.raises(ConfigError, match=r"model\.name.*basset"):
         validate_config({**_minimal(), "model": {"name": "resnet"}})
-    with pytest.raises(ConfigError, match="missing section 'model'"):
-        validate_config({"data": _minimal()["data"]})
+    with pytest.raises(ConfigError, match="missing section 'data'"):
+        validate_config({"model": {"name": "basset"}})
+    # no model section: the default path, automatic model choice
+    assert validate_config({"data": _minimal()["data"]})["model"] == {"name": "auto"}
+    assert validate_config({**_minimal(), "model": "auto"})["model"] == {"name": "auto"}
+    with pytest.raises(ConfigError, match=r"model\.candidates.*not auto candidates"):
+        validate_config({**_minimal(), "model": {"name": "auto", "candidates": ["resnet"]}})
+    with pytest.raises(ConfigError, match=r"model\.filters: unknown key"):
+        validate_config({**_minimal(), "model": {"name": "auto", "filters": 3}})
 
 
 @pytest.mark.parametrize(

@@ -54,8 +54,8 @@ def test_predict_sequences_fasta(tmp_path, zoo_root, rng):
     root = ["zoo", "--root", str(zoo_root)]
     assert main(["-q", *root, "predict", "toy", "--sequences", str(fasta), "--out", str(out)]) == 0
     table = pd.read_csv(out, sep="\t")
-    assert table.columns.tolist() == ["name", "ctcf", "suhw"]
-    assert table["name"].tolist() == [f"s{i}" for i in range(5)]
+    assert table.columns.tolist() == ["id", "ctcf", "suhw"]
+    assert table["id"].tolist() == [f"s{i}" for i in range(5)]
     np.testing.assert_allclose(
         table[["ctcf", "suhw"]].to_numpy(), _expected(_model(), seqs), atol=1e-5
     )

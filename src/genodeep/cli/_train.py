@@ -8,11 +8,34 @@ HELP = "train a model from a YAML config (data + model + training + baselines) a
 
 EPILOG = """\
 The config's sections hold the keyword arguments of the API (see genodeep.workflows.config):
-  data:      kind (genome | fasta | simulate) + the loader's arguments
-  model:     name (mlp, deepbind, deepsea, basset, bpnet, rnn, danq) + build_model's arguments
+  data:      kind (genome | fasta | simulate | ...) + the loader's arguments
+  model:     name (twopath, mlp, deepbind, deepsea, basset, bpnet, rnn, danq, ...) + build_model's
+             arguments; `auto`, or no model section at all, trains the candidates twopath, deepbind and
+             basset and keeps the best on the validation split (candidates.tsv; model.budget: total time
+             at most budget x the first candidate's, default 4)
   training:  genodeep.train.fit's arguments (max_epochs, batch_size, lr, optimizer, ...)
   baselines: true, or fit_baselines' arguments (models, k, gapped, ...)
   output:    dir, plots, predictions, save_model
+`kind: fasta` (your own sequences, all of one length; example: examples/fasta_labels.yaml):
+  fasta           FASTA path, or a list of paths read in order and concatenated (plain or gzip)
+  labels          labels table: TSV/CSV with a header, a `name` column (= first word of each header),
+                  then one numeric column per task; empty/NA = missing. Without it, labels come from
+                  the headers: >name label=1 | >name labels=1,0,NA | >name|1|0
+  valid_fasta     separate validation FASTA (path or list); default: valid_fraction of `fasta`
+  valid_labels    its labels table (default: labels)
+  test_fasta      separate test FASTA (path or list); default: test_fraction of `fasta`
+  test_labels     its labels table (default: labels)
+  valid_fraction  fraction of `fasta` held out at random for validation (default 0.1)
+  test_fraction   fraction of `fasta` held out at random for testing (default 0.2)
+  kind            `fasta` selects this loader
+  label_kind      auto (binary when every label is 0/1/NA, else regression), binary or regression
+  rc_augment      reverse-complement half of the training sequences on the fly (default false)
+  max_shift       shift training sequences by up to N bases on the fly, padded with N (default 0)
+  random_state    seed of the random split and the augmentation (default 0)
+rc_augment and max_shift work the same for kind: simulate and kind: genome (genome shifts read the
+flanking bases; in-memory sequences are padded with N).
+Baselines (--baselines): k-mer logistic/linear, random forest, gradient boosting, and `positional`
+(logistic/ridge on the one-hot sequence, one weight per base and position).
 Flags override the config: --max-epochs N is training.max_epochs=N, --devices/--num-nodes/--strategy/
 --accelerator/--precision are passed to Lightning (training.devices, ...), and --set KEY=VALUE sets any
 dotted key (value parsed as YAML), e.g. --set training.lr=0.01 --set data.width=500.

@@ -176,7 +176,7 @@ def load_graph_data(
     case_sensitive: bool = True,
     valid_fraction: float = 0.1,
     test_fraction: float = 0.2,
-    kind: Literal["auto", "binary", "regression"] = "auto",
+    label_kind: Literal["auto", "binary", "regression"] = "auto",
     random_state: int | None = 0,
     verbose: bool = False,
 ) -> DataBundle:
@@ -205,7 +205,7 @@ def load_graph_data(
         See :func:`genodeep.io.graph.read_graph`.
     valid_fraction, test_fraction : float
         Fractions of the labelled nodes/samples held out.
-    kind : {"auto", "binary", "regression"}
+    label_kind : {"auto", "binary", "regression"}
         "auto": binary when every label is 0, 1 or NaN.
     random_state : int, optional
         Seed of the split.
@@ -249,7 +249,7 @@ def load_graph_data(
     what = "nodes" if nodes == "rows" else "samples"
     y, task_names = _match_names(table, row_names, source, what)
     bundle = _graph_bundle(
-        X, y, row_names, graph, task_names, nodes=nodes, kind=kind,
+        X, y, row_names, graph, task_names, nodes=nodes, kind=label_kind,
         valid_fraction=valid_fraction, test_fraction=test_fraction, random_state=random_state,
     )  # fmt: skip
     if verbose:

@@ -15,10 +15,13 @@ from genodeep._signature import parameters
 from genodeep._validate import check_choice
 from genodeep.data.bundle import (
     DataBundle,
+    Split,
     as_labels,
+    inputs_dataset,
     random_split,
     subset_split,
 )
+from genodeep.data.datasets import SequenceDataset
 from genodeep.data.simulate import simulate_multimodal
 from genodeep.io import read_motifs
 from genodeep.io.motifs import select_motifs
@@ -34,6 +37,17 @@ def _simulators() -> dict[str, Callable]:
 _SIM_RESERVED = ("random_state", "verbose", "motifs", "motif_a", "motif_b", "names")
 
 
+def augment_sequences(
+    split: Split, rc_augment: bool, max_shift: int, random_state: int | None
+) -> None:
+    """Give an in-memory training split of one-hot sequences on-the-fly augmentation: a
+    :class:`~genodeep.data.SequenceDataset` with reverse complements and/or N-padded shifts."""
+    if rc_augment or max_shift:
+        split.dataset = SequenceDataset(
+            split.X, split.y, rc_augment=rc_augment, max_shift=max_shift, random_state=random_state
+        )
+
+
 def load_simulated_data(
     *,
     simulate: Literal["grammar", "presence"] = "grammar",
@@ -41,6 +55,8 @@ def load_simulated_data(
     names: Sequence[str] | None = None,
     valid_fraction: float = 0.1,
     test_fraction: float = 0.2,
+    rc_augment: bool = False,
+    max_shift: int = 0,
     random_state: int | None = 0,
     verbose: bool = False,
     **kwargs: Any,
@@ -59,8 +75,11 @@ def load_simulated_data(
         Motifs to use (ID, name or "ID name"); default the first two (grammar) or all (presence).
     valid_fraction, test_fraction : float
         Fractions of the rows held out.
+    rc_augment, max_shift
+        On-the-fly augmentation of the training sequences: reverse complements, and random shifts
+        of up to ``max_shift`` bases padded with N (see :class:`genodeep.data.SequenceDataset`).
     random_state : int, optional
-        Seed of the simulation and the split.
+        Seed of the simulation, the split and the augmentation.
     **kwargs
         Other keyword arguments of the simulator: ``n``, ``length``, ``spacing``, ``order``, ``gc``,
         ``positive_fraction``, ``n_per_seq`` (see the simulator).
@@ -105,6 +124,7 @@ def load_simulated_data(
         "valid": subset_split(X, y, ids, va),
         "test": subset_split(X, y, ids, te),
     }
+    augment_sequences(splits["train"], rc_augment, max_shift, random_state)
     if verbose:
         log(f"simulated {simulate}: " + ", ".join(f"{k} {len(v)}" for k, v in splits.items()))
     return DataBundle(**splits, task_names=task_names, kind="binary", input_length=int(X.shape[-1]))
@@ -124,6 +144,7 @@ def load_simulated_multimodal_data(
     track: bool = True,
     valid_fraction: float = 0.1,
     test_fraction: float = 0.2,
+    rc_augment: bool = False,
     random_state: int | None = 0,
     verbose: bool = False,
     **kwargs: Any,
@@ -137,8 +158,11 @@ def load_simulated_multimodal_data(
         best possible auROC is 5/6 with the default probabilities).
     valid_fraction, test_fraction : float
         Fractions of the rows held out at random.
+    rc_augment : bool
+        Reverse-complement half of the training rows on the fly (sequence and track flipped
+        together). Random shifts are not offered: the track would have to move with the sequence.
     random_state : int, optional
-        Seed of the simulation and the split.
+        Seed of the simulation, the split and the augmentation.
     **kwargs
         Arguments of the simulator: ``n`` (required), ``length``, ``motif``, ``p_motif``, ``p_open``,
         ``peak_height``, ``peak_width``, ``background``, ``bin_size``, ``n_features``, ``gc``.
@@ -166,6 +190,14 @@ def load_simulated_multimodal_data(
     splits = {
         k: subset_split(X, y, ids, i) for k, i in (("train", tr), ("valid", va), ("test", te))
     }
+    if rc_augment:
+        tr_split = splits["train"]
+        if isinstance(tr_split.X, tuple):
+            tr_split.dataset = inputs_dataset(
+                tr_split.X, tr_split.y, rc_augment=True, random_state=random_state
+            )
+        else:
+            augment_sequences(tr_split, True, 0, random_state)
     if verbose:
         log("simulated multimodal: " + ", ".join(f"{k} {len(v)}" for k, v in splits.items()))
     model_args = {

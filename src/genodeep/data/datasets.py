@@ -2,7 +2,9 @@
 
 - :class:`GenomeDataset` reads windows of a :class:`~genodeep.io.Genome` on the fly, with
   reverse-complement and random-shift augmentation and optional signal-track targets.
-- :class:`SequenceDataset` wraps in-memory one-hot sequences (e.g. from :func:`read_fasta_dataset`).
+- :class:`SequenceDataset` wraps in-memory one-hot sequences (e.g. from :func:`read_fasta_dataset`),
+  with the same reverse-complement and random-shift augmentation (a shifted sequence is padded with
+  N, never with invented bases).
 
 Both yield ``(X, y)`` with ``X`` float32 ``(4, L)`` (channels A, C, G, T) and ``y`` float32 ``(T,)``
 or ``(T, L_out)``. Both define ``__getitems__``, which PyTorch's ``DataLoader`` calls with the
@@ -236,7 +238,17 @@ class SequenceDataset(torch.utils.data.Dataset):
         ``(N,)``, ``(N, T)`` or ``(N, T, L_out)`` targets (returned as float32; NaN kept).
     rc_augment : bool, default False
         Reverse-complement each sample with probability 1/2 (profile targets flipped too).
+    max_shift : int, default 0
+        Shift each sample by a random offset ``s`` in ``[-max_shift, max_shift]`` (drawn by
+        :func:`genodeep.data.augment.random_shifts`, before the flips): position ``i`` of the
+        shifted sequence is position ``i - s`` of the original, and the ``|s|`` positions that
+        fall outside it are N (all-zero columns). Unlike :class:`GenomeDataset`, which reads the
+        flanking bases from the genome, an in-memory sequence has no flanks, so nothing is
+        invented: the model sees the window moved and padded with N, as at a chromosome end. The
+        length stays ``L``. Not allowed with ``(N, T, L_out)`` targets (tied to the unshifted
+        positions).
     random_state : int or np.random.Generator, optional
+        Seed of the augmentations (reseeded per DataLoader worker).
     """
 
     def __init__(
@@ -245,6 +257,7 @@ class SequenceDataset(torch.utils.data.Dataset):
         y: object = None,
         *,
         rc_augment: bool = False,
+        max_shift: int = 0,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
         X = X if isinstance(X, torch.Tensor) else torch.from_numpy(np.asarray(X))
@@ -264,6 +277,21 @@ class SequenceDataset(torch.utils.data.Dataset):
                 )
             self.y = t
         self.rc_augment = bool(rc_augment)
+        if isinstance(max_shift, bool) or int(max_shift) != max_shift:
+            raise ValueError(f"max_shift must be a whole number of bases, got {max_shift!r}")
+        self.max_shift = int(max_shift)
+        check_positive("max_shift", self.max_shift, allow_zero=True)
+        if self.max_shift >= int(X.shape[2]) and self.max_shift:
+            raise ValueError(
+                f"max_shift={self.max_shift} must be smaller than the sequence length "
+                f"{int(X.shape[2])}; a shift that large leaves nothing of the sequence. Fix: "
+                "max_shift of a few percent of the length"
+            )
+        if self.max_shift and self.y.ndim == 3:
+            raise ValueError(
+                "max_shift > 0 moves the sequences, but profile targets (N, T, L_out) are fixed to "
+                "the unshifted positions. Fix: max_shift=0"
+            )
         self._rng = AugmentRng(random_state)
 
     def __len__(self) -> int:
@@ -274,8 +302,11 @@ class SequenceDataset(torch.utils.data.Dataset):
         idx = torch.as_tensor(np.asarray(indices, dtype=np.int64).reshape(-1))
         X = self.X[idx].to(torch.float32)
         y = self.y[idx].clone()
+        rng = self._rng.get() if (self.max_shift or self.rc_augment) else None
+        if self.max_shift:
+            X = shift_pad(X, random_shifts(rng, X.shape[0], self.max_shift))
         if self.rc_augment:
-            X, y = rc_flip(self._rng.get(), X, y)
+            X, y = rc_flip(rng, X, y)
         return X, y
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -287,10 +318,37 @@ class SequenceDataset(torch.utils.data.Dataset):
         return list(zip(X.unbind(0), y.unbind(0)))
 
     def __repr__(self) -> str:
+        extra = (", rc_augment" if self.rc_augment else "") + (
+            f", max_shift={self.max_shift}" if self.max_shift else ""
+        )
         return (
             f"SequenceDataset({len(self)} sequences of {self.X.shape[2]} bp, "
-            f"{self.y.shape[1] if self.y.ndim > 1 else 0} targets)"
+            f"{self.y.shape[1] if self.y.ndim > 1 else 0} targets{extra})"
         )
+
+
+def shift_pad(X: torch.Tensor, shifts: np.ndarray) -> torch.Tensor:
+    """Each row of ``X`` moved along its positions by its shift, padded with N (zeros).
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape (B, C, L)
+        One-hot sequences (or any per-position channels).
+    shifts : np.ndarray int, shape (B,)
+        Offsets: a positive ``s`` moves the content right (``out[:, :, i] = X[:, :, i - s]``), a
+        negative one left; positions with no source are zero.
+
+    Returns
+    -------
+    torch.Tensor, shape (B, C, L)
+        A new tensor; ``X`` is not changed.
+    """
+    length = X.shape[-1]
+    src = np.arange(length)[None, :] - np.asarray(shifts, dtype=np.int64)[:, None]  # (B, L)
+    inside = torch.from_numpy((src >= 0) & (src < length))
+    src_t = torch.from_numpy(np.clip(src, 0, length - 1))
+    out = torch.gather(X, 2, src_t[:, None, :].expand(-1, X.shape[1], -1))
+    return out * inside[:, None, :].to(out.dtype)
 
 
 # --------------------------------------------------------------------------------------------------

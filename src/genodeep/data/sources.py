@@ -17,7 +17,7 @@ import torch
 
 from genodeep._progress import log
 from genodeep._signature import parameters, type_hints
-from genodeep._validate import check_choice, check_positive
+from genodeep._validate import InputFileError, check_choice, check_positive
 from genodeep.data import (
     GenomeDataset,
     labels_from_table,
@@ -31,6 +31,7 @@ from genodeep.data._graph_sources import load_graph_data, load_simulated_graph_d
 from genodeep.data._sim_sources import (
     _SIM_RESERVED,
     _simulators,
+    augment_sequences,
     load_simulated_data,
     load_simulated_multimodal_data,
 )
@@ -278,16 +279,18 @@ def load_genome_data(
 
 
 def load_fasta_data(
-    fasta: str | os.PathLike,
+    fasta: str | os.PathLike | Sequence[str | os.PathLike],
     *,
     labels: str | os.PathLike | None = None,
-    valid_fasta: str | os.PathLike | None = None,
+    valid_fasta: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
     valid_labels: str | os.PathLike | None = None,
-    test_fasta: str | os.PathLike | None = None,
+    test_fasta: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
     test_labels: str | os.PathLike | None = None,
     valid_fraction: float = 0.1,
     test_fraction: float = 0.2,
-    kind: Literal["auto", "binary", "regression"] = "auto",
+    label_kind: Literal["auto", "binary", "regression"] = "auto",
+    rc_augment: bool = False,
+    max_shift: int = 0,
     random_state: int | None = 0,
     verbose: bool = False,
 ) -> DataBundle:
@@ -295,17 +298,30 @@ def load_fasta_data(
 
     Parameters
     ----------
-    fasta : path
-        Sequences (see :func:`genodeep.data.read_fasta_dataset` for the header label syntax).
+    fasta : path or list of paths
+        Sequences (plain or gzip), one record per example; a list is read file by file and
+        concatenated in order. Labels come from ``labels`` or from the headers (``>name label=1``,
+        ``>name labels=1,0,1``, ``>name|1|0|1``; see :func:`genodeep.data.read_fasta_dataset`).
     labels : path, optional
-        Table of labels (one row per sequence name, one column per task).
-    valid_fasta, test_fasta : path, optional
-        Separate validation / test sets (with ``valid_labels`` / ``test_labels``); when absent the
-        rows of ``fasta`` are split at random by ``valid_fraction`` / ``test_fraction``.
-    kind : {"auto", "binary", "regression"}
+        Table of labels (TSV/CSV with a header line): a ``name`` column matching the record names
+        (the first word of each header; the first column is taken as ``name`` when none is called
+        so), then one numeric column per task; empty/``NA`` is a missing label. Every record needs a
+        row; extra rows are ignored, so one table can serve several files.
+    valid_fasta, test_fasta : path or list of paths, optional
+        Separate validation / test sets (with ``valid_labels`` / ``test_labels``, default
+        ``labels``); when absent the rows of ``fasta`` are split at random by ``valid_fraction`` /
+        ``test_fraction``.
+    valid_fraction, test_fraction : float
+        Fractions of ``fasta``'s rows held out at random for the splits without their own file.
+    label_kind : {"auto", "binary", "regression"}
         "auto": binary when every label is 0, 1 or NaN.
+    rc_augment : bool
+        Reverse-complement half of the training sequences on the fly (each epoch anew).
+    max_shift : int
+        Shift each training sequence by a random offset in ``[-max_shift, max_shift]`` on the fly,
+        padding with N (see :class:`genodeep.data.SequenceDataset`).
     random_state : int, optional
-        Seed of the random split.
+        Seed of the random split and the augmentation.
 
     Returns
     -------
@@ -314,7 +330,7 @@ def load_fasta_data(
     """
 
     def read(path, lab):
-        X, y, names, tasks = _read_fasta_labelled(read_fasta_dataset, path, lab)
+        X, y, names, tasks = _read_fasta_files(path, lab)
         return X, y, pd.DataFrame({"name": list(names)}), tasks
 
     X, y, ids, task_names = read(fasta, labels)
@@ -337,18 +353,58 @@ def load_fasta_data(
         ("test", test_fasta, test_labels),
     ):
         if path is not None:
-            Xs, ys, ids_s, tasks_s = read(path, lab)
+            Xs, ys, ids_s, tasks_s = read(path, lab if lab is not None else labels)
             if list(tasks_s) != list(task_names):
                 raise ValueError(f"{name}_fasta has tasks {tasks_s} but fasta has {task_names}")
             splits[name] = Split(Xs, ys, ids_s)
     lengths = {s.X.shape[-1] for s in splits.values()}
     if len(lengths) != 1:
         raise ValueError(f"all sequences must have one length; found lengths {sorted(lengths)}")
+    kind = label_kind
     if kind == "auto":
         kind = infer_kind(np.concatenate([s.y for s in splits.values()]))
+    augment_sequences(splits["train"], rc_augment, max_shift, random_state)
     if verbose:
         log("fasta: " + ", ".join(f"{k} {len(v)}" for k, v in splits.items()))
     return DataBundle(**splits, task_names=list(task_names), kind=kind, input_length=lengths.pop())
+
+
+def _read_fasta_files(paths, labels):
+    """:func:`_read_fasta_labelled` over one path or a list of them, concatenated in order."""
+    if isinstance(paths, (str, os.PathLike)):
+        return _read_fasta_labelled(read_fasta_dataset, paths, labels)
+    paths = list(paths)
+    if not paths:
+        raise ValueError("fasta= is an empty list; give one FASTA path or a list of them")
+    parts = [_read_fasta_labelled(read_fasta_dataset, p, labels) for p in paths]
+    first_path, (X0, _, _, tasks0) = paths[0], parts[0]
+    seen: dict[str, str] = {}
+    for path, (X, _, names, tasks) in zip(paths, parts):
+        if list(tasks) != list(tasks0):
+            raise InputFileError(
+                f"its records carry tasks {tasks} but {os.fspath(first_path)} has {tasks0}",
+                path=path,
+                fix="give every file of the list the same label columns (or header labels)",
+            )
+        if X.shape[-1] != X0.shape[-1]:
+            raise InputFileError(
+                f"its sequences are {X.shape[-1]} bp but those of {os.fspath(first_path)} are "
+                f"{X0.shape[-1]} bp; a data set needs sequences of one length",
+                path=path,
+                fix="trim or pad the sequences to one length",
+            )
+        for n in names:
+            if n in seen:
+                raise InputFileError(
+                    f"record name {n!r} is also in {seen[n]}; the files of a list are one data set",
+                    path=path,
+                    fix="give each record a unique name across the files",
+                )
+            seen[n] = os.fspath(path)
+    X = torch.cat([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    names = [n for p in parts for n in p[2]]
+    return X, y, names, list(tasks0)
 
 
 def _read_fasta_labelled(reader: Callable, path, labels):

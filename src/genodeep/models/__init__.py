@@ -22,9 +22,11 @@ from genodeep.models.gcn import GCN, GraphExpressionModel
 from genodeep.models.mlp import MLP
 from genodeep.models.multimodal import MultimodalModel
 from genodeep.models.recurrent import RNN, DanQ
+from genodeep.models.twopath import TwoPathCNN
 
 #: architecture name -> class (the one place names are mapped to architectures)
 MODELS: dict[str, type[SequenceModel]] = {
+    "twopath": TwoPathCNN,
     "mlp": MLP,
     "deepbind": DeepBind,
     "deepsea": DeepSEA,

@@ -1,16 +1,21 @@
-"""Honest baselines: scikit-learn models on k-mer count features (the review's Fig. 1 advice).
+"""Honest baselines: scikit-learn models on k-mer counts and on the one-hot sequence (the review's Fig. 1
+advice).
 
 Every deep model is reported next to these, on the same split and in the same metrics table:
 
-- ``"logistic"``: L2-regularised logistic regression (binary tasks),
-- ``"linear"``: ridge regression (regression tasks),
-- ``"random_forest"``: random forest classifier / regressor,
-- ``"gradient_boosting"``: histogram gradient-boosted trees.
+- ``"logistic"``: L2-regularised logistic regression on k-mer counts (binary tasks),
+- ``"linear"``: ridge regression on k-mer counts (regression tasks),
+- ``"random_forest"``: random forest classifier / regressor on k-mer counts,
+- ``"gradient_boosting"``: histogram gradient-boosted trees on k-mer counts,
+- ``"positional"``: L2-regularised logistic regression (binary) or ridge regression (regression) on
+  the flattened one-hot sequence (``4 * L`` features, one per base and position). k-mer counts forget
+  where a word sits; this model sees nothing but positions, so a site at a fixed offset (a splice site,
+  a TSS-anchored element) is visible without deep learning.
 
-Features are k-mer counts of each sequence (reverse-complement collapsed, normalised to frequencies),
+k-mer features are counts of each sequence (reverse-complement collapsed, normalised to frequencies),
 optionally with gapped k-mers (two half-k-mers separated by 1..``gapped`` unread positions, after
-Ghandi et al. 2014). Multitask labels are fitted one model per task; rows whose label is NaN are left out
-of that task's fit.
+Ghandi et al. 2014). :data:`FEATURES` says which features each baseline reads. Multitask labels are
+fitted one model per task; rows whose label is NaN are left out of that task's fit.
 
 >>> preds = fit_baselines(X_train, y_train, X_test, kind="binary", k=4)
 >>> preds["logistic"].shape        # (N_test, T)
@@ -73,18 +78,53 @@ def _gradient_boosting(kind: str, random_state: int | None):
     return cls(max_iter=100, learning_rate=0.1, early_stopping=False, random_state=random_state)
 
 
+#: Inverse L2 strength of the positional logistic regression. scikit-learn sums the loss over rows,
+#: so the penalty's relative weight shrinks with N: 0.05 keeps a few hundred rows from fitting noise
+#: and costs nothing measurable at 10,000 rows.
+POSITIONAL_C = 0.05
+#: L2 strength of the positional ridge regression (same reasoning, the penalty on the summed squares).
+POSITIONAL_ALPHA = 10.0
+
+
+def _positional(kind: str, random_state: int | None):
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    # One-hot columns are already on one scale (0/1); centring alone keeps the intercept free and the
+    # penalty from favouring common bases. Scaling each column to unit variance would blow up the
+    # rare ones (an N, a base that a conserved position almost never shows) into outliers.
+    centre = StandardScaler(with_std=False)
+    if kind == "binary":
+        return make_pipeline(
+            centre, LogisticRegression(C=POSITIONAL_C, solver="lbfgs", max_iter=300)
+        )
+    return make_pipeline(centre, Ridge(alpha=POSITIONAL_ALPHA))
+
+
 #: name -> factory(kind, random_state) returning an unfitted scikit-learn estimator.
 BASELINES: dict[str, Callable] = {
     "logistic": _logistic,
     "linear": _linear,
     "random_forest": _random_forest,
     "gradient_boosting": _gradient_boosting,
+    "positional": _positional,
+}
+
+#: name -> the features the baseline reads: ``"kmer"`` (:func:`kmer_features`) or ``"onehot"``
+#: (:func:`onehot_features`, one column per base and position).
+FEATURES: dict[str, Literal["kmer", "onehot"]] = {
+    "logistic": "kmer",
+    "linear": "kmer",
+    "random_forest": "kmer",
+    "gradient_boosting": "kmer",
+    "positional": "onehot",
 }
 
 #: The baselines run when ``models=None``.
 DEFAULT_BASELINES: dict[str, tuple[str, ...]] = {
-    "binary": ("logistic", "random_forest", "gradient_boosting"),
-    "regression": ("linear", "random_forest", "gradient_boosting"),
+    "binary": ("logistic", "random_forest", "gradient_boosting", "positional"),
+    "regression": ("linear", "random_forest", "gradient_boosting", "positional"),
 }
 
 
@@ -252,6 +292,40 @@ def kmer_features(
     return feats
 
 
+def onehot_features(seqs_or_X) -> np.ndarray:
+    """Positional baseline features: the one-hot sequence flattened channel-major.
+
+    Parameters
+    ----------
+    seqs_or_X : list of str (one length), uint8 codes (N, L) or one-hot (N, 4, L) tensor/array
+        Sequences; N and other non-ACGT bases are all-zero columns.
+
+    Returns
+    -------
+    features : np.ndarray float32, shape (N, 4 * L)
+        Column ``c * L + i`` is 1 when position ``i`` holds base ``c`` (A, C, G, T), as
+        ``X.reshape(N, 4 * L)`` of the one-hot input.
+    """
+    if isinstance(seqs_or_X, (list, tuple)) and seqs_or_X and isinstance(seqs_or_X[0], str):
+        lengths = sorted({len(s) for s in seqs_or_X})
+        if len(lengths) != 1:
+            raise ValueError(
+                f"the positional baseline needs sequences of one length; found lengths "
+                f"{lengths[:5]}. Fix: trim or pad them to one length, or leave 'positional' out of "
+                "models="
+            )
+    codes = _codes(seqs_or_X)
+    n, length = codes.shape
+    table = np.eye(5, 4, dtype=np.float32)  # code 4 (N) -> all zeros
+    return np.ascontiguousarray(table[codes].transpose(0, 2, 1)).reshape(n, 4 * length)
+
+
+def _features(kind: str, X, *, k, gapped, collapse_rc, normalize) -> np.ndarray:
+    if kind == "onehot":
+        return onehot_features(X)
+    return kmer_features(X, k=k, gapped=gapped, collapse_rc=collapse_rc, normalize=normalize)
+
+
 def _as_2d_labels(y, argument: str) -> np.ndarray:
     import torch
 
@@ -310,7 +384,7 @@ def fit_baselines(
     random_state: int | None = 0,
     verbose: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Fit k-mer baselines on the training split and predict the test split.
+    """Fit the k-mer and positional baselines on the training split and predict the test split.
 
     Parameters
     ----------
@@ -325,7 +399,8 @@ def fit_baselines(
     models : sequence of str, optional
         Names from :data:`BASELINES`; default ``DEFAULT_BASELINES[kind]``.
     k, gapped, collapse_rc, normalize
-        Features, see :func:`kmer_features`.
+        k-mer features, see :func:`kmer_features` (the ``"positional"`` baseline reads
+        :func:`onehot_features` and ignores them).
     n_jobs : int or None
         CPU threads of the tree models (random forest jobs; OpenMP threads of gradient boosting).
         Default 1: on a shared machine OpenMP's busy-waiting threads can make gradient boosting
@@ -350,18 +425,28 @@ def fit_baselines(
         check_choice("models", name, BASELINES)
         make_baseline(name, kind=kind)  # raises early for logistic/regression mismatches
     y_train = _as_2d_labels(y_train, "y_train")
-    F_train = kmer_features(
-        X_train, k=k, gapped=gapped, collapse_rc=collapse_rc, normalize=normalize
-    )
-    F_test = kmer_features(X_test, k=k, gapped=gapped, collapse_rc=collapse_rc, normalize=normalize)
-    if len(F_train) != len(y_train):
-        raise ValueError(f"X_train has {len(F_train)} rows but y_train has {len(y_train)}")
-    if y_test is not None and len(_as_2d_labels(y_test, "y_test")) != len(F_test):
-        raise ValueError(f"X_test has {len(F_test)} rows but y_test has {len(y_test)}")
+    opts = {"k": k, "gapped": gapped, "collapse_rc": collapse_rc, "normalize": normalize}
+    feats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for kind_f in dict.fromkeys(FEATURES[name] for name in models):
+        F_train = _features(kind_f, X_train, **opts)
+        F_test = _features(kind_f, X_test, **opts)
+        if len(F_train) != len(y_train):
+            raise ValueError(f"X_train has {len(F_train)} rows but y_train has {len(y_train)}")
+        if y_test is not None and len(_as_2d_labels(y_test, "y_test")) != len(F_test):
+            raise ValueError(f"X_test has {len(F_test)} rows but y_test has {len(y_test)}")
+        if F_train.shape[1] != F_test.shape[1]:
+            raise ValueError(
+                f"X_train gives {F_train.shape[1]} {kind_f} features but X_test gives "
+                f"{F_test.shape[1]}: the positional baseline needs train and test sequences of one "
+                "length"
+            )
+        feats[kind_f] = (F_train, F_test)
     out: dict[str, np.ndarray] = {}
     for name in models:
+        F_train, F_test = feats[FEATURES[name]]
         if verbose:
-            log(f"baseline {name}: {F_train.shape[1]} k-mer features, {y_train.shape[1]} task(s)")
+            what = "one-hot position" if FEATURES[name] == "onehot" else "k-mer"
+            log(f"baseline {name}: {F_train.shape[1]} {what} features, {y_train.shape[1]} task(s)")
         with threadpool_limits(limits=n_jobs, user_api="openmp"):
             cols = [
                 _fit_predict_task(name, kind, random_state, F_train, y_train[:, t], F_test, n_jobs)

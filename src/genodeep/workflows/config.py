@@ -50,6 +50,7 @@ from genodeep.workflows.assemble import (
     fit_parameters,
     transfer_parameters,
 )
+from genodeep.workflows.auto import AUTO, CANDIDATES
 
 SECTIONS = ("data", "model", "training", "baselines", "output")
 #: ``search`` holds the search space of ``genodeep tune``; ``genodeep train`` ignores it.
@@ -248,6 +249,20 @@ def _validate_model(section: Any, *, base: Path | None = None, source: str | Non
         )
     name = section.get("name")
     body = {k: v for k, v in section.items() if k != "name"}
+    if name == AUTO:
+        hints = {"candidates": list[str], "budget": float}
+        check_section(
+            body, {"candidates": None, "budget": 4.0}, hints, key_prefix="model", source=source,
+            extra=("name",), required=False,
+        )  # fmt: skip
+        unknown = [c for c in body.get("candidates") or [] if c not in CANDIDATES]
+        if unknown:
+            raise ConfigError(
+                f"{unknown} are not auto candidates; choose among {', '.join(CANDIDATES)}",
+                source=source,
+                key="model.candidates",
+            )
+        return {"name": AUTO, **body}
     if body.get("pretrained") is not None:
         # start from a trained model: prepare_transfer's arguments, the architecture is the saved one
         params, hints = transfer_parameters()
@@ -267,7 +282,7 @@ def _validate_model(section: Any, *, base: Path | None = None, source: str | Non
         return {**({"name": name} if name is not None else {}), **body}
     if name not in MODELS:
         raise ConfigError(
-            f"name={name!r} is not a model; choose one of: {', '.join(MODELS)}",
+            f"name={name!r} is not a model; choose one of: {', '.join(MODELS)}, or auto",
             source=source,
             key="model.name",
         )
@@ -379,16 +394,18 @@ def validate_config(
                 source=source,
                 key=str(key),
             )
-    for required in ("data", "model"):
-        if required not in config:
-            raise ConfigError(f"missing section {required!r}", source=source)
+    if "data" not in config:
+        raise ConfigError("missing section 'data'", source=source)
     base_path = Path(base) if base is not None else Path.cwd()
     out: dict[str, Any] = {}
     if "description" in config:
         out["description"] = str(config["description"])
     out["data"] = _validate_data(config["data"], base=base_path, source=source)
-    out["model"] = _validate_model(config["model"], base=base_path, source=source)
-    transfer = bool(isinstance(config["model"], Mapping) and config["model"].get("pretrained"))
+    model = config.get("model", {"name": AUTO})  # no model: the default path, model: auto
+    if model == AUTO:
+        model = {"name": AUTO}
+    out["model"] = _validate_model(model, base=base_path, source=source)
+    transfer = bool(isinstance(model, Mapping) and model.get("pretrained"))
     out["training"] = _validate_training(config.get("training"), source=source, transfer=transfer)
     out["baselines"] = _validate_baselines(config.get("baselines"), source=source)
     out["output"] = _validate_output(config.get("output"), source=source)

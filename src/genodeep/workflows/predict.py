@@ -247,8 +247,9 @@ def predict_file(
         Intervals and the genome FASTA. Each interval is re-centred to a window of the model's input
         length; predictions are reported for (and, in bigWig output, span) the original interval.
     out : path, optional
-        ``.tsv`` (one row per sequence/interval, one column per task), ``.npz`` (arrays ``y_hat``
-        (N, T), ``task_names``, ``names`` or ``chrom/start/end``) or ``.bw``/``.bigwig`` (BED input
+        ``.tsv`` (one row per sequence/interval: the identifier columns, then one score column
+        per task, named by the task), ``.npz`` (arrays ``y_hat`` (N, T), ``task_names``, and
+        ``id`` or ``chrom/start/end``) or ``.bw``/``.bigwig`` (BED input
         only: one value per interval span; with several tasks, ``--task`` picks one, otherwise one
         file per task ``OUT.<task>.bw``; overlapping intervals are cut at the midpoint between their
         centres so every base carries the prediction of the nearest window).
@@ -262,7 +263,10 @@ def predict_file(
     Returns
     -------
     pandas.DataFrame
-        Identifier columns (``name`` or ``chrom, start, end``) and one column per task.
+        Identifier columns, then one score column per task (probabilities for binary models, the
+        link applied): for FASTA input ``id`` (the record name, the header's first word), for BED
+        input ``chrom, start, end`` (and ``name`` when the BED has one). A task whose name is
+        taken by an identifier column is written as ``score:<task>``.
     """
     if (fasta is None) == (bed is None):
         raise ValueError(
@@ -294,7 +298,7 @@ def predict_file(
                 f"{fasta}: sequences must have one length to be batched; found {sorted(lens)[:5]}"
             )
         X = one_hot(seqs)
-        ids = pd.DataFrame({"name": names})
+        ids = pd.DataFrame({"id": names})
         intervals = None
     else:
         g = Genome(genome)
@@ -320,7 +324,7 @@ def predict_file(
         task_names = [f"task_{i}" for i in range(y_hat.shape[1])]
     table = ids.copy()
     for t, name in enumerate(task_names):
-        table[name] = y_hat[:, t]
+        table[f"score:{name}" if name in ids.columns else name] = y_hat[:, t]
     if out is not None:
         _write_prediction_file(Path(out), table, y_hat, task_names, ids, intervals, task, genome)
     return table
@@ -337,7 +341,9 @@ def _write_prediction_file(
     elif suffix == ".npz":
         arrays = {"y_hat": y_hat, "task_names": np.asarray(task_names)}
         for c in ids.columns:
-            arrays[c] = ids[c].to_numpy()
+            col = ids[c].to_numpy()
+            # names as a unicode array: an object array would need np.load(allow_pickle=True)
+            arrays[c] = col.astype(str) if col.dtype == object else col
         with atomic_path(out) as tmp:
             with open(tmp, "wb") as fh:
                 np.savez_compressed(fh, **arrays)

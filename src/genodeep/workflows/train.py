@@ -42,6 +42,7 @@ from genodeep.train.fit import fit
 from genodeep.train.plots import plot_pr_curves, plot_roc_curves, plot_training_curves
 from genodeep.train.transfer import fine_tune
 from genodeep.workflows.assemble import model_for_data
+from genodeep.workflows.auto import is_auto, recommended_training, train_auto
 from genodeep.workflows.config import OutputOptions, dump_config, load_config
 from genodeep.workflows.predict import (
     baseline_predictions,
@@ -56,6 +57,7 @@ from genodeep.workflows.tables import (
     metrics_table,
     summary_table,
     write_metrics,
+    write_table,
 )
 from genodeep.zoo import save_package
 
@@ -235,42 +237,57 @@ def train_from_config(
     elif baselines is False:
         cfg["baselines"] = None
 
+    auto = is_auto(cfg["model"])
     training = dict(cfg["training"])
-    torch.manual_seed(int(training.get("random_state", 0)))  # the model's initial weights
+    seed = int(training.get("random_state", 0))
+    torch.manual_seed(seed)  # the model's initial weights
     data = build_data(cfg["data"], verbose=verbose)
-    model, name = model_for_data(
-        cfg["model"], data, random_state=int(training.get("random_state", 0))
-    )
-    if cfg["model"].get("pretrained"):  # the architecture comes from the pretrained model
-        resolved_model = {"name": name, **{k: v for k, v in cfg["model"].items() if k != "name"}}
-    else:
-        resolved_model = {"name": name, **model.config}
+    if auto:  # the default path: recommended settings where the config gives none
+        training = {**recommended_training(data.kind), **training}
     training.setdefault("loss", default_loss(data.kind))
-    resolved = {**cfg, "model": resolved_model, "training": training}
-    resolved["output"] = {**cfg["output"], "dir": str(out_dir.resolve())}
-    if resume:
-        check_resume_settings(out_dir, resolved)
-    dump_config(resolved, out_dir / "config.yaml")
     if verbose:
         log(
-            f"{resolved_model['name']}: {model.n_params:,} parameters, {len(data.task_names)} task(s), "
-            f"{data.kind}; train {len(data.train)}, valid {len(data.valid)}, test {len(data.test)}"
+            f"{len(data.task_names)} task(s), {data.kind}; train {len(data.train)}, valid "
+            f"{len(data.valid)}, test {len(data.test)}"
         )
-
-    trainer = fit
-    if cfg["model"].get("pretrained"):
-        trainer = fine_tune
-    result = trainer(
-        model,
-        data.train.as_fit_data(),
-        data.valid.as_fit_data() if len(data.valid) else None,
-        out_dir=out_dir / "checkpoints",
-        resume=resume,
-        verbose=verbose,
-        task_names=data.task_names,
-        callbacks=callbacks,
-        **training,
-    )
+    candidates = None
+    if auto:
+        candidates = train_auto(
+            cfg["model"], data, training, out_dir=out_dir, resume=resume, callbacks=callbacks,
+            verbose=verbose,
+        )  # fmt: skip
+        result, name = candidates.best.result, candidates.best.name
+        resolved_model = dict(candidates.best.section)
+        write_table(candidates.table, out_dir / "candidates")
+    else:
+        model, name = model_for_data(cfg["model"], data, random_state=seed)
+        if cfg["model"].get("pretrained"):  # the architecture comes from the pretrained model
+            resolved_model = {
+                "name": name,
+                **{k: v for k, v in cfg["model"].items() if k != "name"},
+            }
+        else:
+            resolved_model = {"name": name, **model.config}
+        if verbose:
+            log(f"{resolved_model['name']}: {model.n_params:,} parameters")
+    resolved = {**cfg, "model": resolved_model, "training": training}
+    resolved["output"] = {**cfg["output"], "dir": str(out_dir.resolve())}
+    if resume and not auto:
+        check_resume_settings(out_dir, resolved)
+    dump_config(resolved, out_dir / "config.yaml")
+    if not auto:
+        trainer = fine_tune if cfg["model"].get("pretrained") else fit
+        result = trainer(
+            model,
+            data.train.as_fit_data(),
+            data.valid.as_fit_data() if len(data.valid) else None,
+            out_dir=out_dir / "checkpoints",
+            resume=resume,
+            verbose=verbose,
+            task_names=data.task_names,
+            callbacks=callbacks,
+            **training,
+        )
     model = result.model
     history = _history_frame(getattr(result, "history", None))
     if not _is_global_zero(result):
@@ -298,6 +315,16 @@ def train_from_config(
             batch_size=training.get("batch_size", 256),
         )
     }
+    for other in candidates.candidates if candidates is not None else ():
+        if other is not candidates.best:  # chosen on validation; the test rows are for the record
+            preds[f"candidate:{other.name}"] = predict_outputs(
+                other.result.model,
+                data.test.X,
+                rows=data.test.rows,
+                kind=data.kind,
+                loss=training.get("loss"),
+                batch_size=training.get("batch_size", 256),
+            )
     if cfg["baselines"] is not None:
         preds.update(baseline_predictions(data, data.test, cfg["baselines"], verbose=verbose))
     metrics = metrics_table(data.test.y, preds, kind=data.kind, task_names=data.task_names)
@@ -324,6 +351,7 @@ def train_from_config(
                 "description": cfg.get("description", ""),
                 "training": training,
                 "metrics": _summary(metrics, name),
+                **({"auto": plain(candidates.table.to_dict("records"))} if candidates else {}),
             },
         )
     if verbose:
