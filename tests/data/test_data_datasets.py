@@ -258,7 +258,7 @@ def _naive_shift(seq: str, s: int) -> str:
 
 
 def test_shift_pad_matches_a_naive_loop(rng):
-    from genodeep.data.datasets import shift_pad
+    from genodeep.data.augment import shift_pad
 
     seqs = ["".join(rng.choice(list("ACGT"), 15)) for _ in range(5)]
     shifts = np.array([0, 3, -4, 14, -1])

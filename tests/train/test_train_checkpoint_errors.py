@@ -49,4 +49,13 @@ def test_damaged_best_ckpt_names_file(tmp_path):
     path = tmp_path / "best.ckpt"
     path.write_bytes(b"PK\x03\x04 not a real checkpoint")
     with pytest.raises(InputFileError, match="best.ckpt.*cannot read the checkpoint.*delete it"):
-        fit_mod._load_weights(path)
+        fit_mod.read_checkpoint(path)
+
+
+def test_transfer_from_damaged_checkpoint_names_file(tmp_path):
+    from genodeep.train.transfer import load_pretrained
+
+    path = tmp_path / "weights.pt"
+    path.write_bytes(b"\x80\x02 cut")
+    with pytest.raises(InputFileError, match="weights.pt.*cannot read the checkpoint"):
+        load_pretrained(_Tiny(), checkpoint=path)

@@ -128,6 +128,19 @@ def test_unknown_length_is_a_clear_error(tmp_path, capsys):
     assert "--length L" in capsys.readouterr().err
 
 
+def test_too_short_length_is_a_clear_error(tmp_path, capsys):
+    """A length below the first filter is refused before torch sees it (issue 14)."""
+    model = _model("bpnet")
+    with pytest.raises(ValueError, match=r"input_length=3 \(--length\) is too short.*first filter"):
+        export_onnx(model, tmp_path / "x.onnx", input_length=3)
+    save_package(model, tmp_path / "pkg")
+    out = str(tmp_path / "z.onnx")
+    argv = ["export", "--model", str(tmp_path / "pkg"), "--format", "onnx", "--out", out]
+    assert main([*argv, "--length", "3"]) == 1
+    assert "is too short for the model" in capsys.readouterr().err
+    assert not (tmp_path / "x.onnx").exists() and not (tmp_path / "z.onnx").exists()
+
+
 def test_failed_export_leaves_no_file(tmp_path):
     class Bad(torch.nn.Module):
         in_channels = 4

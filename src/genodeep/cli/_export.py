@@ -10,7 +10,7 @@ EPILOG = """\
 --model takes a package folder, a .tar.gz package, or a run folder written by genodeep train.
 The exported graph takes one input X, float32 (batch, 4, L), one-hot A,C,G,T, and returns the raw
 model outputs: y_hat (logits / values), or profile and counts for BPNet. The batch axis is dynamic;
-L is the model's input length, or the package's sequence_length, or --length.
+L is the model's input length, or the package's input_length, or --length.
 Example: genodeep export --model runs/basset --format onnx --out basset.onnx"""
 
 

@@ -14,7 +14,7 @@ import torch
 
 from genodeep.seq.encode import reverse_complement
 
-__all__ = ["AugmentRng", "random_shifts", "rc_flip"]
+__all__ = ["AugmentRng", "random_shifts", "rc_flip", "shift_pad"]
 
 
 class AugmentRng:
@@ -81,3 +81,27 @@ def rc_flip(rng: np.random.Generator, x, *positional):
             out.append(t)
         return (x, *out)
     return (x, *positional)
+
+
+def shift_pad(X: torch.Tensor, shifts: np.ndarray) -> torch.Tensor:
+    """Each row of ``X`` moved along its positions by its shift, padded with N (zeros).
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape (B, C, L)
+        One-hot sequences (or any per-position channels).
+    shifts : np.ndarray int, shape (B,)
+        Offsets: a positive ``s`` moves the content right (``out[:, :, i] = X[:, :, i - s]``), a
+        negative one left; positions with no source are zero.
+
+    Returns
+    -------
+    torch.Tensor, shape (B, C, L)
+        A new tensor; ``X`` is not changed.
+    """
+    length = X.shape[-1]
+    src = np.arange(length)[None, :] - np.asarray(shifts, dtype=np.int64)[:, None]  # (B, L)
+    inside = torch.from_numpy((src >= 0) & (src < length))
+    src_t = torch.from_numpy(np.clip(src, 0, length - 1))
+    out = torch.gather(X, 2, src_t[:, None, :].expand(-1, X.shape[1], -1))
+    return out * inside[:, None, :].to(out.dtype)

@@ -23,7 +23,7 @@ import torch
 
 from genodeep._io_utils import open_text
 from genodeep._validate import InputFileError, check_choice, check_positive
-from genodeep.data.augment import AugmentRng, random_shifts, rc_flip
+from genodeep.data.augment import AugmentRng, random_shifts, rc_flip, shift_pad
 from genodeep.data.intervals import check_windows, window_width
 from genodeep.data.labels import labels_from_table
 from genodeep.io.fasta import read_fasta
@@ -325,30 +325,6 @@ class SequenceDataset(torch.utils.data.Dataset):
             f"SequenceDataset({len(self)} sequences of {self.X.shape[2]} bp, "
             f"{self.y.shape[1] if self.y.ndim > 1 else 0} targets{extra})"
         )
-
-
-def shift_pad(X: torch.Tensor, shifts: np.ndarray) -> torch.Tensor:
-    """Each row of ``X`` moved along its positions by its shift, padded with N (zeros).
-
-    Parameters
-    ----------
-    X : torch.Tensor, shape (B, C, L)
-        One-hot sequences (or any per-position channels).
-    shifts : np.ndarray int, shape (B,)
-        Offsets: a positive ``s`` moves the content right (``out[:, :, i] = X[:, :, i - s]``), a
-        negative one left; positions with no source are zero.
-
-    Returns
-    -------
-    torch.Tensor, shape (B, C, L)
-        A new tensor; ``X`` is not changed.
-    """
-    length = X.shape[-1]
-    src = np.arange(length)[None, :] - np.asarray(shifts, dtype=np.int64)[:, None]  # (B, L)
-    inside = torch.from_numpy((src >= 0) & (src < length))
-    src_t = torch.from_numpy(np.clip(src, 0, length - 1))
-    out = torch.gather(X, 2, src_t[:, None, :].expand(-1, X.shape[1], -1))
-    return out * inside[:, None, :].to(out.dtype)
 
 
 # --------------------------------------------------------------------------------------------------

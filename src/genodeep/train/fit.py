@@ -165,7 +165,7 @@ def _quiet_lightning() -> Iterator[None]:
         torch.utils.deterministic.fill_uninitialized_memory = fill
 
 
-def _load_weights(path: Path, fix: str | None = None) -> dict[str, Any]:
+def read_checkpoint(path: Path, fix: str | None = None) -> dict[str, Any]:
     """A checkpoint's contents; a cut or damaged file is an :class:`InputFileError` naming it."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
@@ -386,7 +386,7 @@ def _run(
     if resume:
         if last_path.exists():
             ckpt_path = str(last_path)
-            _load_weights(  # a cut last.ckpt: a clear error before Lightning's traceback
+            read_checkpoint(  # a cut last.ckpt: a clear error before Lightning's traceback
                 last_path,
                 fix="the file is truncated or damaged (a run killed while writing it?); delete it "
                 "and start without --resume (resume=False): training restarts from epoch 0",
@@ -424,10 +424,10 @@ def _run(
     best_score, best_epoch = None, None
     history_records = task.history
     if last_path.exists():
-        state = _load_weights(last_path)
+        state = read_checkpoint(last_path)
         history_records = state.get("genodeep", {}).get("history", history_records)
     if best_path.exists():
-        state = _load_weights(best_path)
+        state = read_checkpoint(best_path)
         task.load_state_dict(state["state_dict"])
         best_epoch = int(state.get("epoch", -1))
     history = pd.DataFrame.from_records(history_records)

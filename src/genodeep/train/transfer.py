@@ -40,7 +40,7 @@ from torch import nn
 
 from genodeep._validate import check_choice, check_positive
 from genodeep.models.gcn import GCNLayer
-from genodeep.train.fit import fit
+from genodeep.train.fit import fit, read_checkpoint
 from genodeep.train.freeze import (
     _out_size,
     freeze,
@@ -116,7 +116,7 @@ def _read_state(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         from safetensors.torch import load_file
 
         return load_file(path)
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = read_checkpoint(path)
     if isinstance(state, Mapping) and "state_dict" in state:
         state = state["state_dict"]
     if not isinstance(state, Mapping):

@@ -31,6 +31,7 @@ from genodeep._batching import predict as _predict
 from genodeep._progress import progress
 from genodeep._validate import InputFileError, check_choice
 from genodeep.io import Genome, Variant, iter_vcf
+from genodeep.models.checks import check_first_filter, check_model_runs
 from genodeep.models.spec import ModelSpec
 from genodeep.seq.encode import ALPHABET, encode, one_hot_codes, reverse_complement
 
@@ -75,57 +76,8 @@ def _resolve_model(model, kind, task_names, length):
             f"use --length {model_len} (the model was trained on {model_len}-base windows)"
         )
     names = task_names or spec.task_names
-    _check_first_filter(model, int(length))
+    check_first_filter(model, int(length))
     return model, kind, list(names) if names else None, int(length)
-
-
-def _first_filter(model) -> int | None:
-    """Width in bases of the model's first convolution (dilation included); None without one."""
-    for m in model.modules():
-        if isinstance(m, torch.nn.Conv1d):
-            return int(m.dilation[0]) * (int(m.kernel_size[0]) - 1) + 1
-    return None
-
-
-def _receptive_field(model) -> int | None:
-    try:
-        rf = getattr(model, "receptive_field", None)
-    except Exception:  # a model whose trunk cannot be analysed
-        return None
-    return int(rf) if isinstance(rf, (int, np.integer)) else None
-
-
-def _length_fix(model, length: int, need: int) -> str:
-    width, rf = _first_filter(model), _receptive_field(model)
-    parts = [f"first filter {width} bases"] if width else []
-    if rf:
-        parts.append(f"receptive field {rf} bases")
-    what = f" ({', '.join(parts)})" if parts else ""
-    return (
-        f"length={length} (--length) is too short for the model{what}; use --length {need} or "
-        "more, ideally the window length the model was trained on"
-    )
-
-
-def _check_first_filter(model, length: int) -> None:
-    """Refuse a window shorter than the first filter before any file is read."""
-    width = _first_filter(model)
-    if width and length < width:
-        raise ValueError(_length_fix(model, length, max(width, _receptive_field(model) or 0)))
-
-
-def _check_model_runs(model, length: int, device, dtype) -> None:
-    """Run the model once on an all-N window of ``length``: a length it cannot take (pooling past
-    the end, a dense layer sized for another length) is a clear error before any scoring."""
-    X = torch.zeros(1, 4, length)
-    try:
-        _predict(model, X, batch_size=1, device=device, dtype=dtype)
-    except RuntimeError as err:
-        need = max(_first_filter(model) or 1, _receptive_field(model) or 1)
-        raise ValueError(
-            _length_fix(model, length, need).replace("is too short for", "does not fit")
-            + f" (the model fails on a {length}-base window: {str(err).splitlines()[0]})"
-        ) from None
 
 
 def _build_batch(
@@ -286,7 +238,7 @@ def iter_scores(
     """
     check_choice("on_ref_mismatch", on_ref_mismatch, ("error", "skip", "warn"))
     model, kind, names, length = _resolve_model(model, kind, task_names, length)
-    _check_model_runs(model, length, device, dtype)
+    check_model_runs(model, length, device=device, dtype=dtype)
     if not hasattr(genome, "window_codes"):
         genome = Genome(genome)
     variants = iter_vcf(vcf, shard=shard)

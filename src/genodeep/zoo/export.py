@@ -37,6 +37,7 @@ from genodeep._io_utils import atomic_path
 from genodeep._progress import log
 from genodeep._validate import check_positive, require
 from genodeep._version import __version__
+from genodeep.models.checks import check_first_filter, check_model_runs
 from genodeep.models.spec import ModelSpec
 from genodeep.zoo.package import Package
 from genodeep.zoo.resolve import load
@@ -73,6 +74,8 @@ def _input_length(model: nn.Module, spec: ModelSpec | None, input_length: int | 
                 f"input_length={input_length} does not match this {type(model).__name__}, built for "
                 f"input_length={own}; leave input_length out (--length) to use {own}"
             )
+        check_first_filter(model, input_length, name="input_length")
+        check_model_runs(model, input_length, name="input_length", device="cpu")
         return input_length
     if own is not None:
         return int(own)
