@@ -54,11 +54,15 @@ def _window(seq: str, pos: int, strand: str, width: int) -> str:
     if strand == "+":
         s = pos - width // 2
         return seq[s : s + width]
-    s = pos + 2 - (width - width // 2)  # mirror: the dinucleotide's first base lands at width // 2 after RC
+    s = (
+        pos + 2 - (width - width // 2)
+    )  # mirror: the dinucleotide's first base lands at width // 2 after RC
     return _rc(seq[s : s + width])
 
 
-def splice(out: Path, *, site: str = "donor", width: int = 200, decoys: int = 20, seed: int = 0) -> dict:
+def splice(
+    out: Path, *, site: str = "donor", width: int = 200, decoys: int = 20, seed: int = 0
+) -> dict:
     """Write ``{train,valid,test}.fa`` + ``.tsv`` labels for one splice-site type; return the data section."""
     seq = _read_chr2r()
     sites = _sites(seq)[site]
@@ -70,7 +74,9 @@ def splice(out: Path, *, site: str = "donor", width: int = 200, decoys: int = 20
     positives = [s for s in sites if lo <= s[0] < hi]
     rng = np.random.default_rng(seed)
     negatives = [c for c in candidates if c not in sites]
-    pick = rng.choice(len(negatives), size=min(len(negatives), decoys * len(positives)), replace=False)
+    pick = rng.choice(
+        len(negatives), size=min(len(negatives), decoys * len(positives)), replace=False
+    )
     rows = [(p, 1) for p in positives] + [(negatives[i], 0) for i in pick]
     out.mkdir(parents=True, exist_ok=True)
     parts = {"train": [], "valid": [], "test": []}
@@ -89,17 +95,34 @@ def splice(out: Path, *, site: str = "donor", width: int = 200, decoys: int = 20
     return section
 
 
-def positional(out: Path, *, n: int = 8000, width: int = 200, offset: int = 60, seed: int = 0) -> dict:
-    """Simulated positional sites: a motif at a fixed offset marks a positive (1 in 21); negatives carry the
-    same motif at other offsets. Returns a fasta data section (random split)."""
+def positional(
+    out: Path, *, n: int = 8000, width: int = 200, offset: int = 60, seed: int = 0
+) -> dict:
+    """Simulated positional sites (rare positives, 1 in 21): a positive carries a Su(Hw) site sampled from
+    its JASPAR matrix at ``offset`` (jittered by up to 2 bases); half the negatives carry the same kind of
+    site at least 12 bases away from ``offset``, the other half none. Returns a fasta data section."""
+    from genodeep import example_data
+    from genodeep.io import read_motifs
+    from genodeep.io.motifs import select_motifs
+
+    (pwm,) = select_motifs(read_motifs(example_data.motifs()), ["MA0533.1"]).values()  # (4, w)
+    pwm = np.asarray(pwm, dtype=float)
+    w = pwm.shape[1]
     rng = np.random.default_rng(seed)
-    motif = "TGCATACTGA"
+    alphabet = np.array(list("ACGT"))
+    far = [o for o in range(0, width - w) if abs(o - offset) >= 12]
     seqs, ys = [], []
-    for i in range(n):
-        s = list(rng.choice(list("ACGT"), size=width))
+    for _ in range(n):
+        s = rng.choice(alphabet, size=width)
         y = int(rng.random() < 1 / 21)
-        at = offset if y else int(rng.choice([o for o in range(0, width - len(motif)) if abs(o - offset) > 8]))
-        s[at : at + len(motif)] = motif
+        at = (
+            offset + int(rng.integers(-2, 3))
+            if y
+            else (int(rng.choice(far)) if rng.random() < 0.5 else None)
+        )
+        if at is not None:
+            site = [alphabet[rng.choice(4, p=pwm[:, j] / pwm[:, j].sum())] for j in range(w)]
+            s[at : at + w] = site
         seqs.append("".join(s))
         ys.append(y)
     out.mkdir(parents=True, exist_ok=True)
@@ -115,6 +138,9 @@ if __name__ == "__main__":
     args = ap.parse_args()
     for site in ("donor", "acceptor"):
         sec = splice(args.out, site=site)
-        n = {p: sum(1 for _ in open(sec[f"{k}fasta"])) // 2 for p, k in (("train", ""), ("valid", "valid_"), ("test", "test_"))}
+        n = {
+            p: sum(1 for _ in open(sec[f"{k}fasta"])) // 2
+            for p, k in (("train", ""), ("valid", "valid_"), ("test", "test_"))
+        }
         print(site, n)
     print(positional(args.out))
