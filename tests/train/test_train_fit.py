@@ -381,3 +381,14 @@ def test_each_loss_optimizer_and_schedule_trains(loss, optimizer, scheduler, exp
     if scheduler == "cosine":
         assert h["lr"].iloc[0] == pytest.approx(1e-3)  # the rate used during each epoch
         assert h["lr"].iloc[1] < 1e-3  # annealed after the first
+
+
+def test_a_run_that_never_improves_says_so(tmp_path):
+    """Random labels: the validation loss is best at epoch 0 and training stops with a warning."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.nn.functional.one_hot(torch.randint(0, 4, (64, 20), generator=g), 4).permute(0, 2, 1)
+    y = torch.randint(0, 2, (64, 1), generator=g).float()
+    model = TinyCNN()
+    with pytest.warns(UserWarning, match="never improved after epoch 0"):
+        fit(model, (X.float(), y), (X.float(), 1 - y), max_epochs=6, patience=2, lr=0.05,
+            verbose=False)  # fmt: skip

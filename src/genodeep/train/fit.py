@@ -179,6 +179,22 @@ def read_checkpoint(path: Path, fix: str | None = None) -> dict[str, Any]:
         ) from None
 
 
+def _warn_if_flat(history: pd.DataFrame, monitor: str, best_epoch: int | None, stopped: bool) -> None:
+    """Say so when the monitored value never improved after the first epoch: a run that stops on a flat
+    start has learned nothing, and the metrics alone do not tell why."""
+    if history.empty or best_epoch is None or len(history) < 3:
+        return
+    if best_epoch == int(history["epoch"].iloc[0]):
+        how = "early stopping ended training" if stopped else "training ended"
+        warnings.warn(
+            f"{monitor} never improved after epoch {best_epoch} and {how} after {len(history)} epochs: "
+            "the model kept its first-epoch weights and may not have learned. Fix: try a smaller learning "
+            "rate (training.lr), more patience (training.patience), another model, or check that the "
+            "labels match the sequences",
+            stacklevel=3,
+        )
+
+
 def fit(
     model: nn.Module,
     train_data: Dataset | tuple,
@@ -444,6 +460,7 @@ def _run(
     if keep:
         with atomic_write(root / "history.tsv") as fh:
             history.to_csv(fh, sep="\t", index=False)
+    _warn_if_flat(history, monitor, best_epoch, early_stopping is not None)
     model = task.model.cpu().eval()
     return FitResult(
         model=model,
