@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from genodeep.cli._denoise import add_io_arguments
+from genodeep.cli._denoise import THREADS_NOTE, add_io_arguments, default_threads
 
 HELP = (
     "generate expression profiles with a WGAN-GP or the count VAE, with a two-sample quality check"
@@ -12,6 +12,7 @@ HELP = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = THREADS_NOTE
     add_io_arguments(p, latent_default=None)
     p.add_argument(
         "-n", "--n", type=int, default=500, help="number of profiles to generate (default 500)"
@@ -30,6 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from genodeep.workflows.sc import generate_to_files
 
+    default_threads(args)
     key = "n_noise" if args.model == "gan" else "n_latent"
     model_kwargs = None if args.n_latent is None else {key: args.n_latent}
     generate_to_files(

@@ -98,11 +98,62 @@ def _batch_codes(adata, batch_key: str | None) -> tuple[np.ndarray | None, list[
     return np.asarray(cat.codes, dtype=np.int64), [str(c) for c in cat.categories]
 
 
-def _prepare(adata, *, layer: str | None, count_model: bool, n_top_genes: int | None):
+def _prepare(
+    adata,
+    *,
+    layer: str | None,
+    count_model: bool,
+    n_top_genes: int | None,
+    drop_empty: bool = False,
+):
+    """``(adata, counts, dropped)``: the (possibly subset) object, its dense matrix, and with
+    ``drop_empty`` the names of the dropped cells and genes (``{}`` otherwise)."""
+    dropped: dict[str, list[str]] = {}
     counts = get_counts(adata, layer=layer) if count_model else get_matrix(adata, layer=layer)
-    if count_model:
-        size_factors(counts)  # clear error on empty cells
-    return _select_genes(adata, counts, n_top_genes)
+    if drop_empty:
+        adata, counts, dropped = _drop_empty(adata, counts)
+    elif count_model:
+        empty = np.flatnonzero(~(counts != 0).any(axis=1))
+        if empty.size:
+            names = ", ".join(repr(str(n)) for n in adata.obs_names[empty[:3]])
+            raise ValueError(
+                f"{empty.size} of {counts.shape[0]} cells have no counts (e.g. {names}, row "
+                f"{int(empty[0])}); a count model cannot normalise an empty cell; fix: pass "
+                "drop_empty=True (CLI: --drop-empty) to leave out cells and genes with no counts "
+                "(they are listed in uns['genodeep']['dropped_cells'] / ['dropped_genes']), or "
+                "filter them yourself"
+            )
+        size_factors(counts)
+    return (*_select_genes(adata, counts, n_top_genes), dropped)
+
+
+def _drop_empty(adata, counts: np.ndarray):
+    """Leave out the cells and genes with no counts; keep the order of the others; record them.
+
+    Returns the subset (``adata`` itself when nothing is dropped), its counts and
+    ``{"dropped_cells": [names], "dropped_genes": [names]}``, which the callers record in
+    ``uns["genodeep"]`` of their result.
+    """
+    nonzero = counts != 0
+    keep_cells = nonzero.any(axis=1)
+    keep_genes = nonzero.any(axis=0)
+    n_cells, n_genes = counts.shape
+    if not keep_cells.any():
+        raise ValueError(
+            f"all {n_cells} cells have no counts, so drop_empty=True leaves nothing to model; "
+            "check that the matrix (or layer) holds the counts"
+        )
+    dropped_cells = [str(n) for n in adata.obs_names[~keep_cells]]
+    dropped_genes = [str(n) for n in adata.var_names[~keep_genes]]
+    if dropped_cells or dropped_genes:
+        adata = adata[keep_cells][:, keep_genes].copy()
+        counts = np.ascontiguousarray(counts[keep_cells][:, keep_genes])
+    log(
+        f"drop_empty: dropped {len(dropped_cells)} of {n_cells} cells and {len(dropped_genes)} of "
+        f"{n_genes} genes with no counts (listed in uns['genodeep']['dropped_cells'] / "
+        "['dropped_genes'])"
+    )
+    return adata, counts, {"dropped_cells": dropped_cells, "dropped_genes": dropped_genes}
 
 
 def denoise(
@@ -117,6 +168,7 @@ def denoise(
     batch_size: int | None = None,
     lr: float | None = None,
     weight_decay: float | None = None,
+    drop_empty: bool = False,
     copy: bool = True,
     out_dir: str | os.PathLike | None = None,
     device: str | torch.device | None = None,
@@ -146,9 +198,17 @@ def denoise(
     model_kwargs : dict, optional
         Further constructor arguments of the model class (see :mod:`genodeep.sc.models`).
     max_epochs, batch_size, lr, weight_decay : optional
-        Training settings (defaults per model).
+        Training settings (defaults per model: 60 epochs, 100 for ``"linear"``). There is no early
+        stopping: all ``max_epochs`` epochs are trained and the last epoch's weights are used. A
+        batch size that would leave a last batch of one cell is raised by the fewest steps that avoid
+        it (BatchNorm cannot train on one cell); every cell is used.
+    drop_empty : bool, default False
+        Leave out the cells and the genes with no counts (the others keep their order); their names
+        are recorded in ``uns["genodeep"]["dropped_cells"]`` and ``["dropped_genes"]`` and a log line
+        gives the counts. Without it a count model refuses a matrix with an empty cell.
     copy : bool, default True
-        Return a new object; ``False`` writes into ``adata`` (not possible with ``n_top_genes``).
+        Return a new object; ``False`` writes into ``adata`` (not possible with ``n_top_genes`` or
+        when ``drop_empty`` drops something).
     out_dir : path, optional
         Keep training checkpoints and history there.
     device, random_state, verbose
@@ -157,15 +217,22 @@ def denoise(
     Returns
     -------
     adata : anndata.AnnData
-        With ``layers["denoised"]`` (float32, counts scale), ``obsm["X_latent"]`` (n_cells, n_latent)
-        and ``uns["genodeep"]["denoise"]`` (model, its configuration, training settings and history).
+        With ``layers["denoised"]`` (float32, on the input's count scale: the count models' mean is
+        the size factor times a rate, with size factors relative to the data's median library size),
+        ``obsm["X_latent"]`` (n_cells, n_latent) and ``uns["genodeep"]["denoise"]`` (model, its
+        configuration, training settings and history).
     """
     check_choice("model", model, DENOISE_MODELS)
-    out, counts = _prepare(
-        adata, layer=layer, count_model=model in COUNT_MODELS, n_top_genes=n_top_genes
+    out, counts, dropped = _prepare(
+        adata,
+        layer=layer,
+        count_model=model in COUNT_MODELS,
+        n_top_genes=n_top_genes,
+        drop_empty=drop_empty,
     )
     if copy and out is adata:
         out = adata.copy()
+    _genodeep_uns(out).update(dropped)
     kw = {"n_latent": n_latent, **dict(model_kwargs or {})}
     res = fit_count_model(counts, model=model, model_kwargs=kw, **_train_args(locals()))
     out.layers["denoised"] = res.mean.astype(np.float32)
@@ -194,6 +261,7 @@ def embed(
     batch_size: int | None = None,
     lr: float | None = None,
     weight_decay: float | None = None,
+    drop_empty: bool = False,
     copy: bool = True,
     out_dir: str | os.PathLike | None = None,
     device: str | torch.device | None = None,
@@ -212,8 +280,8 @@ def embed(
     batch_key : str, optional
         ``obs`` column with the batch of each cell; the VAE / count autoencoders condition on it so
         that the latent space is corrected for it.
-    layer, n_latent, n_top_genes, model_kwargs, max_epochs, batch_size, lr, weight_decay, copy, out_dir,
-    device, random_state, verbose
+    layer, n_latent, n_top_genes, model_kwargs, max_epochs, batch_size, lr, weight_decay, drop_empty,
+    copy, out_dir, device, random_state, verbose
         As in :func:`denoise`.
 
     Returns
@@ -223,11 +291,16 @@ def embed(
     """
     check_choice("model", model, EMBED_MODELS)
     check_positive("n_latent", n_latent)
-    out, counts = _prepare(
-        adata, layer=layer, count_model=model in COUNT_MODELS, n_top_genes=n_top_genes
+    out, counts, dropped = _prepare(
+        adata,
+        layer=layer,
+        count_model=model in COUNT_MODELS,
+        n_top_genes=n_top_genes,
+        drop_empty=drop_empty,
     )
     if copy and out is adata:
         out = adata.copy()
+    _genodeep_uns(out).update(dropped)
     codes, categories = _batch_codes(out, batch_key)
     if model == "pca":
         if batch_key is not None:
@@ -315,7 +388,7 @@ def generate(
     check_positive("n", n)
     if not 0 <= holdout < 1:
         raise ValueError(f"holdout must lie in [0, 1), got {holdout!r}")
-    src, counts = _prepare(adata, layer=layer, count_model=True, n_top_genes=n_top_genes)
+    src, counts, _ = _prepare(adata, layer=layer, count_model=True, n_top_genes=n_top_genes)
     rng = np.random.default_rng(random_state)
     n_cells = counts.shape[0]
     perm = rng.permutation(n_cells)

@@ -401,14 +401,24 @@ def _weighted_mean(err: Tensor, mask: Tensor | None, masked_weight: float) -> Te
 
 
 # ------------------------------------------------------------------------------------------------ count AE
+_LOG_RATE_RANGE = (-11.5, 16.6)
+"""Clamp of the count autoencoder's log rate: ``[1e-5, 2**24]`` counts in a cell with size factor 1 (float32
+holds integers exactly up to ``2**24``, the largest count the models accept)."""
+
+
 class CountAutoencoder(_UnsupervisedModel):
     """Count autoencoder with a negative binomial or zero-inflated NB likelihood (DCA, Eraslan 2019).
 
     The encoder sees ``log1p(x / sf)``; the decoder has three heads: the mean
-    ``mu = sf * exp(.)`` (clamped to ``[1e-5, 1e6]`` before the size factor, as in DCA), the inverse
-    dispersion ``theta`` (per gene, or per cell and gene with ``dispersion="cell-gene"``) and, for
-    ZINB, the dropout logits. Loss: the mean negative log-likelihood of the counts, with masked
-    (denoising) training by default.
+    ``mu = sf * exp(.)`` (the rate ``exp(.)`` clamped to ``[1e-5, 2**24]`` before the size factor; DCA
+    clamps at ``1e6``), the inverse dispersion ``theta`` (per gene, or per cell and gene with
+    ``dispersion="cell-gene"``) and, for ZINB, the dropout logits. Loss: the mean negative
+    log-likelihood of the counts, with masked (denoising) training by default.
+
+    The rate is a count of a cell with size factor 1, so its scale is the data's: about 1 for UMI
+    counts, thousands for bulk-scale counts. :meth:`init_rates` starts the mean head's bias at each
+    gene's average rate, so that training starts on the data's scale whatever the library size
+    (:func:`genodeep.sc.training.fit_count_model` calls it).
 
     Parameters
     ----------
@@ -481,6 +491,26 @@ class CountAutoencoder(_UnsupervisedModel):
     def _cat(self, h: Tensor, b: Tensor | None) -> Tensor:
         return h if b is None else torch.cat([h, b], dim=-1)
 
+    @torch.no_grad()
+    def init_rates(self, x: Tensor, sf: Tensor) -> None:
+        """Set the mean head's bias to ``log(mean over cells of x / sf)`` per gene.
+
+        Parameters
+        ----------
+        x : Tensor, shape (N, G)
+            The training counts.
+        sf : Tensor, shape (N,)
+            Their size factors.
+
+        Without it the rates start near 1 (bias 0), which is right for UMI counts but thousands of
+        times too small for bulk-scale counts; the network then spends its training on the scale and
+        returns means that barely correlate with the data.
+        """
+        rate = (x.double() / sf.double().clamp_min(1e-8).unsqueeze(-1)).mean(0)
+        lo, hi = _LOG_RATE_RANGE
+        log_rate = rate.clamp_min(1e-300).log().clamp(lo, hi)
+        self.mean_head.bias.copy_(log_rate.to(self.mean_head.bias))
+
     def encode(self, x: Tensor, sf: Tensor | None = None, batch: Tensor | None = None) -> Tensor:
         """Bottleneck coordinates, shape (B, n_latent)."""
         sf = _size_factors(x, sf)
@@ -495,7 +525,7 @@ class CountAutoencoder(_UnsupervisedModel):
         ZINB, ``"pi_logits"`` (B, G).
         """
         h = self.decoder(self._cat(z, batch))
-        mu = torch.exp(self.mean_head(h).clamp(-11.5, 13.8)) * sf.unsqueeze(-1)
+        mu = torch.exp(self.mean_head(h).clamp(*_LOG_RATE_RANGE)) * sf.unsqueeze(-1)
         if self.dispersion == "cell-gene":
             theta = torch.exp(self.theta_head(h).clamp(-9.0, 9.0))
         else:

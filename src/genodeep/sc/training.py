@@ -23,6 +23,7 @@ from torch import nn
 
 from genodeep._batching import batched_apply
 from genodeep._device import model_on, resolve_device
+from genodeep._progress import log
 from genodeep._validate import check_choice, check_positive
 from genodeep.sc.models import CountDataset
 from genodeep.sc.preprocess import check_counts
@@ -36,6 +37,8 @@ __all__ = [
     "build_model",
     "fit_count_model",
     "apply_count_model",
+    "check_count_range",
+    "training_batch_size",
     "fit_last_epoch",
 ]
 
@@ -160,6 +163,7 @@ def fit_count_model(
         raise ValueError(f"X had shape {X.shape} while it should have had (n_cells, n_genes)")
     if model in COUNT_MODELS:
         check_counts(X)
+        check_count_range(X)
     kw = dict(model_kwargs or {})
     n_batch = 0
     if batch is not None:
@@ -192,6 +196,11 @@ def fit_count_model(
         torch.manual_seed(random_state)
         net = build_model(model, X.shape[1], **kw)
     data = CountDataset(X, size_factors=size_factors, batch=batch, n_batch=n_batch or None)
+    if hasattr(net, "init_rates"):
+        net.init_rates(data.X, data.sf)  # start on the data's count scale (any library size)
+    settings["batch_size"] = training_batch_size(
+        X.shape[0], int(settings["batch_size"]), verbose=verbose
+    )
     net, history = fit_last_epoch(
         net,
         data,
@@ -217,6 +226,54 @@ def fit_count_model(
         "epochs": int(len(history)),
     }
     return CountModelResult(net, mean, latent, history, params)
+
+
+MAX_COUNT = 2**24
+"""Largest count the count models accept: float32, their dtype, holds integers exactly up to ``2**24``."""
+
+
+def check_count_range(X: np.ndarray) -> None:
+    """Refuse counts above :data:`MAX_COUNT` with an error that says what to do.
+
+    The count models start their rates at each gene's mean (see
+    :meth:`genodeep.sc.models.CountAutoencoder.init_rates`) and compute in float32, so any library size
+    up to that is modelled on its own scale; larger counts cannot even be stored exactly.
+    """
+    top = float(np.max(X)) if X.size else 0.0
+    if top > MAX_COUNT:
+        raise ValueError(
+            f"X holds counts up to {top:.6g}, above {MAX_COUNT:,} (2**24), the largest integer that "
+            "float32, the count models' dtype, stores exactly; fix: divide the counts by a constant "
+            "and round them so that the largest is below 2**24, or use model='ae'/'dae', which model "
+            "log1p of library-normalised values of any scale"
+        )
+
+
+def training_batch_size(n: int, batch_size: int, *, verbose: bool = False) -> int:
+    """The batch size used to train on ``n`` cells: ``batch_size``, raised until no batch has one row.
+
+    The models have BatchNorm layers, which cannot train on a batch of one cell (129 cells with batch
+    size 128 would leave one); the batch size is raised by the fewest steps that avoid it (every cell is
+    still used in each epoch), or capped at ``n``.
+
+    Raises
+    ------
+    ValueError
+        When ``n < 2``: BatchNorm needs two cells.
+    """
+    if n < 2:
+        raise ValueError(
+            f"training needs at least 2 cells (BatchNorm normalises over the cells of a batch), got {n}"
+        )
+    b = min(int(batch_size), n)
+    while n % b == 1:
+        b += 1
+    if b != min(int(batch_size), n) and verbose:
+        log(
+            f"batch size {batch_size} with {n} cells would leave a last batch of 1 cell, which "
+            f"BatchNorm cannot train on; training with batch size {b}"
+        )
+    return b
 
 
 @torch.no_grad()
@@ -286,6 +343,7 @@ def fit_last_epoch(
     """
     dev = resolve_device(device)
     accelerator, devices = ("gpu", [dev.index or 0]) if dev.type == "cuda" else ("cpu", 1)
+    batch_size = training_batch_size(len(data), int(batch_size), verbose=verbose)
     task = GenodeepTask(
         model,
         loss=None,

@@ -23,6 +23,7 @@ from genodeep.sc.api import denoise, embed, generate
 from genodeep.sc.plots import plot_generated, plot_history, plot_latent
 
 __all__ = [
+    "check_not_input",
     "read_counts_input",
     "write_sc_outputs",
     "denoise_to_files",
@@ -31,6 +32,27 @@ __all__ = [
 ]
 
 PlotMethod = Literal["umap", "pca", "tsne"]
+
+
+def check_not_input(input: str | os.PathLike, out: str | os.PathLike) -> None:
+    """Refuse an output path that is the input file (it would be overwritten by the result).
+
+    Raises
+    ------
+    ValueError
+        When ``out`` resolves to the same file as ``input`` (symbolic links and ``..`` followed; hard
+        links caught by comparing the files' device and inode).
+    """
+    src, dst = Path(input), Path(out)
+    same = src.resolve() == dst.resolve()
+    if not same and src.exists() and dst.exists():
+        same = os.path.samefile(src, dst)
+    if same:
+        raise ValueError(
+            f"the output file {os.fspath(out)!r} (out=, --out) is the input file "
+            f"{os.fspath(input)!r}: writing the result there would overwrite the input; "
+            f"fix: give another output path, e.g. {str(dst.with_name(dst.stem + '.genodeep.h5ad'))!r}"
+        )
 
 
 def read_counts_input(path: str | os.PathLike, *, genes_by_cells: bool = False):
@@ -131,6 +153,7 @@ def denoise_to_files(
     batch_size: int | None = None,
     lr: float | None = None,
     weight_decay: float | None = None,
+    drop_empty: bool = False,
     plots: str | os.PathLike | None = None,
     color: str | None = None,
     plot_method: PlotMethod = "umap",
@@ -146,13 +169,14 @@ def denoise_to_files(
     input : path
         Counts (see :func:`read_counts_input`).
     out : path
-        Output ``.h5ad`` with ``layers["denoised"]`` and ``obsm["X_latent"]``.
+        Output ``.h5ad`` with ``layers["denoised"]`` and ``obsm["X_latent"]``; it must not be the
+        input file (:func:`check_not_input`).
     genes_by_cells : bool, default False
         See :func:`read_counts_input`.
     plots, color, plot_method
         See :func:`write_sc_outputs` (latent plot of ``obsm["X_latent"]``).
     model, layer, n_latent, n_top_genes, model_kwargs, max_epochs, batch_size, lr, weight_decay,
-    out_dir, device, random_state, verbose
+    drop_empty, out_dir, device, random_state, verbose
         As in :func:`genodeep.sc.denoise`.
 
     Returns
@@ -160,6 +184,7 @@ def denoise_to_files(
     adata : anndata.AnnData
         The denoised object that was written.
     """
+    check_not_input(input, out)
     adata = read_counts_input(input, genes_by_cells=genes_by_cells)
     result = denoise(
         adata,
@@ -172,6 +197,7 @@ def denoise_to_files(
         batch_size=batch_size,
         lr=lr,
         weight_decay=weight_decay,
+        drop_empty=drop_empty,
         out_dir=out_dir,
         device=device,
         random_state=random_state,
@@ -205,6 +231,7 @@ def embed_to_files(
     batch_size: int | None = None,
     lr: float | None = None,
     weight_decay: float | None = None,
+    drop_empty: bool = False,
     plots: str | os.PathLike | None = None,
     color: str | None = None,
     plot_method: PlotMethod = "umap",
@@ -220,7 +247,7 @@ def embed_to_files(
     input, out, genes_by_cells, plots, color, plot_method
         As in :func:`denoise_to_files` (the latent plot shows ``obsm["X_genodeep"]``).
     model, batch_key, layer, n_latent, n_top_genes, model_kwargs, max_epochs, batch_size, lr,
-    weight_decay, out_dir, device, random_state, verbose
+    weight_decay, drop_empty, out_dir, device, random_state, verbose
         As in :func:`genodeep.sc.embed`.
 
     Returns
@@ -228,6 +255,7 @@ def embed_to_files(
     adata : anndata.AnnData
         The embedded object that was written (``obsm["X_genodeep"]``).
     """
+    check_not_input(input, out)
     adata = read_counts_input(input, genes_by_cells=genes_by_cells)
     result = embed(
         adata,
@@ -241,6 +269,7 @@ def embed_to_files(
         batch_size=batch_size,
         lr=lr,
         weight_decay=weight_decay,
+        drop_empty=drop_empty,
         out_dir=out_dir,
         device=device,
         random_state=random_state,
@@ -301,6 +330,7 @@ def generate_to_files(
     generated : anndata.AnnData, shape (n, n_genes)
         The generated profiles that were written.
     """
+    check_not_input(input, out)
     adata = read_counts_input(input, genes_by_cells=genes_by_cells)
     result = generate(
         adata,
