@@ -14,7 +14,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+# OpenMP threads that spin while they wait stall when another process shares the cores (10 epochs of a
+# denoising run: 3.7 s spinning vs 1.4 s passive with one busy neighbour on 2 cores). Set before torch
+# loads; a user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from genodeep._version import __version__
 
@@ -65,9 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--threads",
-        type=int,
+        type=_positive_int,
         default=None,
-        help="CPU threads for torch (default: torch's choice; 1 is often faster on a busy machine)",
+        help="CPU threads for torch (default: one per core, or 1 for denoise/embed/generate; more "
+        "threads than cores is refused with a warning and capped)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, mod in _available().items():
@@ -78,6 +85,40 @@ def build_parser() -> argparse.ArgumentParser:
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _thread_count(requested: int) -> int:
+    """``--threads``, capped at the available cores with a warning: more torch threads than cores only
+    makes them wait for each other."""
+    import warnings
+
+    cores = available_cores()
+    if requested > cores:
+        warnings.warn(
+            f"--threads {requested} is more than the {cores} core(s) this process can use; using "
+            f"{cores} (oversubscribed threads wait for each other)",
+            stacklevel=2,
+        )
+        return cores
+    return requested
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads is not None:
         import torch
 
-        torch.set_num_threads(max(1, args.threads))
+        torch.set_num_threads(_thread_count(args.threads))
     was_quiet = is_quiet()
     set_quiet(bool(args.quiet) or was_quiet)
     try:
