@@ -14,6 +14,8 @@ $(BIN)/genodeep: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_PIN)
 	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	# weight files of the published models (SpliceAI, MMSplice) for the import tests; no TensorFlow
+	$(BIN)/python -m pip install --quiet spliceai==1.3.1 mmsplice==2.4.0 --no-deps
 	@touch $@
 
 install: $(BIN)/genodeep

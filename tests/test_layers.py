@@ -17,8 +17,18 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "genodeep"
 
 #: bottom -> top; each entry is a layer: the top-level modules/packages of genodeep in it
 LAYERS: list[tuple[str, ...]] = [
-    ("_version", "_validate", "_io_utils", "_lazy", "_progress", "_device", "_batching", "_signature",
-     "results", "example_data"),  # fmt: skip
+    (
+        "_version",
+        "_validate",
+        "_io_utils",
+        "_lazy",
+        "_progress",
+        "_device",
+        "_batching",
+        "_signature",
+        "results",
+        "example_data",
+    ),  # fmt: skip
     ("seq",),
     ("io",),
     ("data",),
@@ -101,7 +111,9 @@ def test_imports_only_go_down():
                 continue
             dst = _layer(target)
             if dst is not None and dst > src:
-                bad.append(f"{module}:{line} -> {target} (layer {LAYERS[dst][0]} above {LAYERS[src][0]})")
+                bad.append(
+                    f"{module}:{line} -> {target} (layer {LAYERS[dst][0]} above {LAYERS[src][0]})"
+                )
     assert not bad, "upward imports:\n" + "\n".join(bad)
 
 
@@ -156,7 +168,9 @@ def test_no_module_cycles():
     for m in edges:
         edges[m] = {t for t in edges[m] if not (t.startswith(m + ".") and _is_package(m))}
     cycles = _cycles(edges)
-    assert not cycles, "import cycles between modules:\n" + "\n".join(" <-> ".join(c) for c in cycles)
+    assert not cycles, "import cycles between modules:\n" + "\n".join(
+        " <-> ".join(c) for c in cycles
+    )
 
 
 def test_no_package_cycles():
@@ -170,7 +184,9 @@ def test_no_package_cycles():
             if dst and dst != src:
                 edges.setdefault(src, set()).add(dst)
     cycles = _cycles(edges)
-    assert not cycles, "import cycles between packages:\n" + "\n".join(" <-> ".join(c) for c in cycles)
+    assert not cycles, "import cycles between packages:\n" + "\n".join(
+        " <-> ".join(c) for c in cycles
+    )
 
 
 def _is_package(module: str) -> bool:
@@ -180,4 +196,6 @@ def _is_package(module: str) -> bool:
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(SRC)))
 def test_file_size(path):
     n = len(path.read_text().splitlines())
-    assert n <= MAX_LINES, f"{path.relative_to(SRC)} has {n} lines (limit {MAX_LINES}): split it by concern"
+    assert n <= MAX_LINES, (
+        f"{path.relative_to(SRC)} has {n} lines (limit {MAX_LINES}): split it by concern"
+    )

@@ -9,7 +9,10 @@ HELP = "score the ALT alleles of a VCF with a trained model (ref/alt windows fro
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--model", required=True, help="model package folder or .tar.gz (genodeep train writes one)"
+        "--model",
+        required=True,
+        help="model package folder or .tar.gz (genodeep train writes one), or a zoo name; "
+        "`spliceai` (after `genodeep zoo import spliceai`) gives SpliceAI's delta scores",
     )
     p.add_argument("--genome", required=True, help="reference FASTA (plain, gzip or bgzip)")
     p.add_argument("--vcf", required=True, help="VCF, plain or gzip/bgzip")
@@ -59,6 +62,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="bases drawn on each side of the variant in the logos (default: 20, fewer for short "
         "windows)",
     )
+    sp = p.add_argument_group("SpliceAI (--model spliceai)")
+    sp.add_argument(
+        "--annotation",
+        default=None,
+        metavar="FILE",
+        help="genes in the `spliceai -A` format, or grch37/grch38 (the spliceai package's files); "
+        "needed with --model spliceai",
+    )
+    sp.add_argument(
+        "--distance",
+        type=int,
+        default=50,
+        help="largest distance between the variant and a gained/lost splice site (default: 50)",
+    )
+    sp.add_argument(
+        "--mask",
+        action="store_true",
+        help="zero annotated-site gains and unannotated-site losses (spliceai -M 1)",
+    )
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument(
         "--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)"
@@ -67,6 +89,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # imported when the command runs: building the parser imports every CLI module
+    if args.model == "spliceai" or args.annotation is not None:
+        return _spliceai(args)
     from genodeep.workflows.variants import score_variants_to_files
 
     score_variants_to_files(
@@ -83,6 +107,29 @@ def run(args: argparse.Namespace) -> int:
         attribution_task=args.attribution_task,
         attribution_flank=args.attribution_flank,
         batch_size=args.batch_size,
+        device=args.device,
+        verbose=True,
+    )
+    return 0
+
+
+def _spliceai(args: argparse.Namespace) -> int:
+    from genodeep.workflows.spliceai import score_spliceai_to_files
+
+    if args.annotation is None:
+        raise ValueError(
+            "--model spliceai needs --annotation FILE (genes in the `spliceai -A` format) or "
+            "--annotation grch37|grch38"
+        )
+    score_spliceai_to_files(
+        args.model,
+        args.genome,
+        args.vcf,
+        args.out,
+        args.annotation,
+        distance=args.distance,
+        mask=args.mask,
+        batch_size=min(args.batch_size, 16),
         device=args.device,
         verbose=True,
     )

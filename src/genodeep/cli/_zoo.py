@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "the model zoo: list | info | add | remove | verify | predict | mirror | search | pull | publish"
+HELP = (
+    "the model zoo: list | info | add | import | remove | verify | predict | mirror | search | pull "
+    "| publish"
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -36,8 +39,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     a.add_argument("path")
     a.add_argument("--name", default=None)
     a.add_argument("--overwrite", action="store_true")
+    _add_import(sub)
     _add_predict(sub)
     _add_mirror(sub)
+
+
+def _add_import(sub) -> None:
+    im = sub.add_parser(
+        "import",
+        help="convert a published model (spliceai, mmsplice: weights read from the installed "
+        "package, nothing downloaded) or a Keras .h5 / ONNX file into a zoo package",
+    )
+    im.add_argument("source", metavar="SOURCE", help="spliceai, mmsplice, or FILE.h5 / FILE.onnx")
+    im.add_argument("--name", default=None, help="zoo name (needed for a file)")
+    im.add_argument(
+        "--path",
+        default=None,
+        metavar="DIR",
+        help="folder with the published weight files (default: the installed package)",
+    )
+    im.add_argument(
+        "--task-names", dest="task_names", default=None, help="comma-separated output names"
+    )
+    im.add_argument("--overwrite", action="store_true", help="replace zoo models of that name")
 
 
 def _add_predict(sub) -> None:
@@ -111,6 +135,21 @@ def _info(args, zoo) -> None:
 def _add(args, zoo) -> None:
     name = zoo.add(args.path, name=args.name, root=args.root, overwrite=args.overwrite)
     print(f"added {name} to {zoo.zoo_dir(args.root)}")
+
+
+def _import(args, zoo) -> None:
+    from genodeep.workflows.published import import_model
+
+    names = import_model(
+        args.source,
+        name=args.name,
+        path=args.path,
+        task_names=args.task_names.split(",") if args.task_names else None,
+        root=args.root,
+        overwrite=args.overwrite,
+    )
+    for name in names:
+        print(f"imported {name} into {zoo.zoo_dir(args.root)}; see `genodeep zoo info {name}`")
 
 
 def _remove(args, zoo) -> None:
@@ -188,6 +227,7 @@ _ACTIONS = {
     "list": _list,
     "info": _info,
     "add": _add,
+    "import": _import,
     "remove": _remove,
     "verify": _verify,
     "predict": _predict,

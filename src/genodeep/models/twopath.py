@@ -14,8 +14,6 @@ sites, promoter elements at the TSS) and does not need position on tasks where i
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from torch import nn
 

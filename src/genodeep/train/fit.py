@@ -179,7 +179,9 @@ def read_checkpoint(path: Path, fix: str | None = None) -> dict[str, Any]:
         ) from None
 
 
-def _warn_if_flat(history: pd.DataFrame, monitor: str, best_epoch: int | None, stopped: bool) -> None:
+def _warn_if_flat(
+    history: pd.DataFrame, monitor: str, best_epoch: int | None, stopped: bool
+) -> None:
     """Say so when the monitored value never improved after the first epoch: a run that stops on a flat
     start has learned nothing, and the metrics alone do not tell why."""
     if history.empty or best_epoch is None or len(history) < 3:
