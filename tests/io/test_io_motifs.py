@@ -371,3 +371,24 @@ def test_meme_files_agree_with_memelite_both_ways(tmp_path, rng):
     assert list(back) == list(motifs)
     for name, m in motifs.items():
         np.testing.assert_allclose(back[name], m, rtol=1e-12)
+
+
+def test_jaspar_database_offline_matches_the_shipped_meme():
+    """jaspar:insects@2024 read from pyjaspar's SQLite equals JASPAR's own MEME export (shipped)."""
+    pytest.importorskip("pyjaspar")
+    from genodeep import example_data
+    from genodeep.io import read_motifs
+    from genodeep.io.jaspar_db import describe_jaspar_spec, jaspar_releases
+
+    if 2024 not in jaspar_releases():
+        pytest.skip("this pyjaspar has no JASPAR 2024")
+    ours = read_motifs("jaspar:insects@2024")
+    meme = read_motifs(example_data.insect_motifs())
+    assert list(ours) == sorted(meme)  # same 286 matrices, latest versions, "ID name" keys
+    for key, pwm in meme.items():
+        np.testing.assert_allclose(ours[key], pwm, atol=2e-6)
+    vert = read_motifs("jaspar:vertebrates")
+    assert len(vert) > 800 and all(k.startswith(("MA", "UN")) for k in vert)
+    assert "vertebrates" in describe_jaspar_spec("jaspar:vertebrates")
+    with pytest.raises(ValueError, match="not a JASPAR .* group.*vertebrates"):
+        read_motifs("jaspar:vertebrate")

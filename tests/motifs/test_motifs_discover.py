@@ -160,3 +160,16 @@ def test_inconsistent_attributions_warn(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         discover_motifs(X, X * hyp, hyp)
+
+
+def test_motif_matching_without_a_database_says_which_it_uses(capsys):
+    """No --database: all of JASPAR CORE (never a taxon guessed for the user), and the command says so."""
+    pytest.importorskip("pyjaspar")
+    from genodeep.workflows.motifs import DEFAULT_DATABASE, resolve_database
+
+    assert resolve_database(None) == DEFAULT_DATABASE == "jaspar"
+    err = capsys.readouterr().err
+    assert "no --database given: matching motifs against JASPAR" in err
+    assert "all taxonomic groups" in err
+    assert resolve_database("jaspar:insects") == "jaspar:insects"
+    assert "CORE, insects" in capsys.readouterr().err

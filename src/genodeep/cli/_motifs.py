@@ -7,6 +7,13 @@ import argparse
 HELP = "motifs: filters (first-layer filters -> PWMs) | discover (TF-MoDISco) | scan | compare"
 
 
+DATABASE_HELP = (
+    "motifs to match against: a MEME/JASPAR/PFM file, or the JASPAR database offline (pyjaspar): "
+    "jaspar:vertebrates, jaspar:insects, jaspar:plants,fungi, jaspar:GROUP@2024, ...; default: all of "
+    "JASPAR CORE (the command says which)"
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
@@ -18,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     f.add_argument("--model", required=True, metavar="PKG", help="model package or run folder")
     f.add_argument("--sequences", required=True, metavar="FILE", help="FASTA, or BED with --genome")
     f.add_argument("--genome", metavar="FASTA", default=None)
-    f.add_argument("--database", metavar="MEME", default=None, help="motifs to match against")
+    f.add_argument("--database", metavar="DB", default=None, help=DATABASE_HELP)
     f.add_argument("--out", required=True, metavar="DIR")
     f.add_argument(
         "--layer",
@@ -48,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NPZ",
         help="attributions.npz written by genodeep interpret",
     )
-    d.add_argument("--database", metavar="MEME", default=None)
+    d.add_argument("--database", metavar="DB", default=None, help=DATABASE_HELP)
     d.add_argument("--out", required=True, metavar="DIR")
     d.add_argument("--max-seqlets", dest="max_seqlets", type=int, default=2000)
     d.add_argument("--window", type=int, default=None, help="central bases used (default: all)")
@@ -76,7 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     c = sub.add_parser("compare", help="TOMTOM-like comparison of motifs with a database -> TSV")
     c.add_argument("--query", required=True, metavar="MEME")
-    c.add_argument("--database", required=True, metavar="MEME")
+    c.add_argument(
+        "--database", required=True, metavar="DB", help="MEME/JASPAR file, or jaspar:GROUP"
+    )
     c.add_argument("--out", required=True, metavar="TSV")
     c.add_argument(
         "--n-nearest", dest="n_nearest", type=int, default=None, help="best matches per query"

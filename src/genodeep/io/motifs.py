@@ -19,6 +19,7 @@ import numpy as np
 from genodeep._validate import near_matches
 from genodeep.io._motif_common import _key
 from genodeep.io.jaspar import read_jaspar, read_pfm
+from genodeep.io.jaspar_db import is_jaspar_spec, read_jaspar_database
 from genodeep.io.meme import read_meme
 
 __all__ = ["read_motifs", "select_motifs"]
@@ -39,7 +40,8 @@ def read_motifs(path: str | os.PathLike, *, pseudocount: float = 0.0) -> dict[st
     ----------
     path : str or os.PathLike
         ``.meme``/``.txt`` (MEME minimal format), ``.jaspar`` (JASPAR counts) or ``.pfm`` (four count
-        rows); a trailing ``.gz`` is allowed.
+        rows); a trailing ``.gz`` is allowed. Or the JASPAR database offline: ``"jaspar"``,
+        ``"jaspar:vertebrates"``, ``"jaspar:insects@2024"`` (see :mod:`genodeep.io.jaspar_db`).
     pseudocount : float
         For count formats (JASPAR, PFM): total pseudocount per column (see
         :func:`counts_to_probabilities`). Ignored for MEME files, which hold probabilities.
@@ -49,6 +51,8 @@ def read_motifs(path: str | os.PathLike, *, pseudocount: float = 0.0) -> dict[st
     motifs : dict[str, np.ndarray]
         Name -> float64 probabilities of shape (4, w), rows A, C, G, T, in file order.
     """
+    if is_jaspar_spec(path):
+        return read_jaspar_database(str(path), pseudocount=pseudocount)
     name = os.fspath(path).lower()
     if name.endswith(".gz"):
         name = name[:-3]

@@ -20,6 +20,7 @@ from genodeep._progress import log
 from genodeep._validate import InputFileError, check_file_exists
 from genodeep.interpret.filters import filter_matches, filters_to_pwms
 from genodeep.io import read_fasta, read_motifs, write_meme
+from genodeep.io.jaspar_db import describe_jaspar_spec, is_jaspar_spec
 from genodeep.motifs.compare import compare
 from genodeep.motifs.discover import DiscoveryResult, discover_motifs
 from genodeep.motifs.logo import save_motif_logo
@@ -38,6 +39,36 @@ __all__ = [
 def _write_tsv(table: pd.DataFrame, path: str | os.PathLike) -> None:
     with atomic_write(path) as fh:
         table.to_csv(fh, sep="\t", index=False, float_format="%.6g")
+
+
+#: what motif matching uses when no database is given: every taxonomic group of JASPAR CORE (pyjaspar)
+DEFAULT_DATABASE = "jaspar"
+
+
+def resolve_database(database: str | os.PathLike | None) -> str | os.PathLike | None:
+    """The motif database to match against, with a line saying which one.
+
+    The given file or JASPAR spec; without one, :data:`DEFAULT_DATABASE` (all of JASPAR CORE, newest
+    release pyjaspar ships) — never a taxon guessed for the user's organism. ``None`` (no matching, said
+    so) when pyjaspar is not installed.
+    """
+    if database is not None:
+        what = describe_jaspar_spec(database) if is_jaspar_spec(database) else os.fspath(database)
+        log(f"matching motifs against {what}")
+        return database
+    try:
+        what = describe_jaspar_spec(DEFAULT_DATABASE)
+    except ImportError:
+        log(
+            "no --database given and pyjaspar is not installed: motifs are not matched to known ones; "
+            "give --database FILE.meme, or pip install pyjaspar for --database jaspar:GROUP"
+        )
+        return None
+    log(
+        f"no --database given: matching motifs against {what} (choose with --database "
+        "jaspar:vertebrates, jaspar:insects, ... or a MEME/JASPAR file)"
+    )
+    return DEFAULT_DATABASE
 
 
 def filters_to_files(
@@ -67,8 +98,10 @@ def filters_to_files(
         FASTA, or BED intervals with ``genome`` (see :func:`genodeep.workflows.interpret.load_sequences`).
     out : path
         Output folder.
-    genome, database : paths, optional
-        Genome FASTA for BED input; motif database (MEME/JASPAR) to match against.
+    genome : path, optional
+        Genome FASTA for BED input.
+    database : path or JASPAR spec, optional
+        Motifs to match against: a MEME/JASPAR file or ``jaspar:GROUP`` (see :func:`resolve_database`).
     layer, threshold, min_sites, batch_size, device, verbose
         As in :func:`genodeep.interpret.filters_to_pwms`.
 
@@ -89,7 +122,7 @@ def filters_to_files(
         device=device,
         verbose=verbose,
     )
-    table = filter_matches(res, database)
+    table = filter_matches(res, resolve_database(database))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_write(out / "filters.tsv") as fh:
@@ -176,8 +209,8 @@ def discover_to_files(
         NPZ with ``X`` (N, 4, L) and ``hypothetical`` and/or ``attributions`` (N, 4, L).
     out : path
         Output folder.
-    database : path, optional
-        Motif database (MEME/JASPAR).
+    database : path or JASPAR spec, optional
+        Motifs to match against: a MEME/JASPAR file or ``jaspar:GROUP`` (see :func:`resolve_database`).
     **kwargs
         Further :func:`~genodeep.motifs.discover_motifs` keywords.
 
@@ -210,7 +243,7 @@ def discover_to_files(
             "no hypothetical scores in the file (method without them): the attributions are used "
             "as hypothetical scores; use --method deepliftshap, ixg or ism for better patterns"
         )
-    res = discover_motifs(X, attr, hyp, database=database, **kwargs)
+    res = discover_motifs(X, attr, hyp, database=resolve_database(database), **kwargs)
     write_discovery(res, out)
     log(f"wrote {len(res.patterns)} pattern(s) to {out}")
     return res
