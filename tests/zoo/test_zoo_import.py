@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from genodeep._validate import InputFileError
 from genodeep.models.imported import ImportedGraph
@@ -351,3 +352,83 @@ def test_attribution_on_an_imported_model(tiny_keras):
     shap = attribute(model, X, method="deepliftshap", target=1, n_shuffles=3, random_state=0)
     assert tuple(np.shape(shap.scores)) == (2, 4, 16)
     assert np.isfinite(np.asarray(shap.scores)).all()
+
+
+def _conv_graph(k, dilation, stride, padding, activation="relu"):
+    nodes = [
+        {"name": "x", "op": "input", "inputs": [], "args": {"channels": 4}},
+        {
+            "name": "c",
+            "op": "conv1d",
+            "inputs": ["x"],
+            "args": {
+                "in_channels": 4,
+                "out_channels": 5,
+                "kernel_size": k,
+                "dilation": dilation,
+                "stride": stride,
+                "padding": padding,
+                "activation": activation,
+            },
+        },
+        {"name": "bn", "op": "batchnorm", "inputs": ["c"], "args": {"channels": 5}},
+        {"name": "c2", "op": "conv1d", "inputs": ["bn"], "args": {**_C2}},
+    ]
+    torch.manual_seed(k + dilation + stride)
+    model = ImportedGraph(nodes=nodes, outputs=["c2"]).eval()
+    with torch.no_grad():
+        model.layers["bn"].running_mean.uniform_(-1, 1)
+        model.layers["bn"].running_var.uniform_(0.5, 2)
+    return model
+
+
+_C2 = {"in_channels": 5, "out_channels": 2, "kernel_size": 3, "dilation": 2, "padding": [2, 2]}
+
+
+@pytest.mark.parametrize(
+    "k, dilation, stride, padding",
+    [(1, 1, 1, [0, 0]), (5, 3, 1, [6, 6]), (4, 1, 2, [1, 2]), (7, 2, 1, [0, 0])],
+)
+def test_channels_last_layers_equal_the_plain_torch_layers(k, dilation, stride, padding):
+    """The fast CPU convolution (channels-last 2-d / matrix product) and the eval batch norm give
+    F.conv1d's and F.batch_norm's numbers, with gradients."""
+    model = _conv_graph(k, dilation, stride, padding)
+    x = torch.randn(3, 4, 40, requires_grad=True)
+    y = model(x)
+    conv = model.layers["c"][-2]
+    bn, conv2 = model.layers["bn"], model.layers["c2"][-2]
+    x2 = x.detach().clone().requires_grad_(True)
+    h = F.pad(x2, padding) if padding[0] != padding[1] else x2
+    h = F.conv1d(
+        h, conv.weight, conv.bias, stride, padding[0] if padding[0] == padding[1] else 0, dilation
+    )
+    h = F.batch_norm(h.relu(), bn.running_mean, bn.running_var, bn.weight, bn.bias, eps=bn.eps)
+    want = F.conv1d(h, conv2.weight, conv2.bias, 1, 2, 2)
+    torch.testing.assert_close(y, want, atol=1e-5, rtol=1e-5)
+    y.square().sum().backward()
+    want.square().sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad, atol=1e-5, rtol=1e-4)
+
+
+def test_forward_frees_values_no_later_node_reads():
+    """A 5-model SpliceAI graph kept all ~600 activations to the end (50 GB for a batch of 64 windows);
+    each value is dropped after its last reader."""
+    import gc
+    import weakref
+
+    model = _conv_graph(5, 1, 1, [2, 2])
+    seen: dict[str, weakref.ref] = {}
+    alive_at_end: list[bool] = []
+
+    def keep(module, inputs, output):
+        seen["c"] = weakref.ref(output)
+
+    def check(module, inputs, output):
+        gc.collect()
+        alive_at_end.append(seen["c"]() is not None)
+
+    model.layers["c"].register_forward_hook(keep)
+    model.layers["c2"].register_forward_hook(check)
+    with torch.inference_mode():
+        model(torch.randn(2, 4, 30))
+    assert alive_at_end == [False]  # "c" (read only by "bn") is gone when "c2" runs

@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from genodeep.models.base import SequenceModel
@@ -169,9 +170,48 @@ def _pair(value: Any) -> tuple[int, int]:
     return int(value), int(value)
 
 
+class _Conv1d(nn.Conv1d):
+    """``nn.Conv1d`` (same weights and state dict) that runs on the CPU as a channels-last 2-d
+    convolution (oneDNN's fast path, about 2x faster for SpliceAI's dilated 41-tap layers), or a matrix
+    product for 1-tap kernels. The output keeps the channels-last strides, so a chain of convolutions
+    converts the layout once."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type != "cpu" or self.padding_mode != "zeros" or self.groups != 1:
+            return super().forward(x)
+        if self.kernel_size[0] == 1 and self.stride[0] == 1 and self.padding[0] == 0:
+            return F.linear(x.transpose(1, 2), self.weight[:, :, 0], self.bias).transpose(1, 2)
+        x4 = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+        y = F.conv2d(
+            x4,
+            self.weight.unsqueeze(2).contiguous(memory_format=torch.channels_last),
+            self.bias,
+            stride=(1, self.stride[0]),
+            padding=(0, self.padding[0]),
+            dilation=(1, self.dilation[0]),
+        )
+        return y.squeeze(2)
+
+
+class _BatchNorm1d(nn.BatchNorm1d):
+    """``nn.BatchNorm1d`` whose eval forward is a per-channel affine map that keeps the input's
+    strides (so channels-last activations between convolutions stay channels-last)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training or x.ndim != 3 or not self.track_running_stats:
+            return super().forward(x)
+        scale = torch.rsqrt(self.running_var + self.eps)
+        if self.affine:
+            scale = scale * self.weight
+        shift = -self.running_mean * scale
+        if self.affine:
+            shift = shift + self.bias
+        return torch.addcmul(shift[:, None], x, scale[:, None])
+
+
 def _conv(a: dict, name: str) -> nn.Module:
     left, right = _pair(a.get("padding", 0))
-    conv = nn.Conv1d(
+    conv = _Conv1d(
         int(a["in_channels"]),
         int(a["out_channels"]),
         int(a["kernel_size"]),
@@ -209,7 +249,7 @@ OPS: dict[str, Any] = {
         bool(a.get("bias", True)),
         _activation(a.get("activation"), n),
     ),
-    "batchnorm": lambda a, n: nn.BatchNorm1d(
+    "batchnorm": lambda a, n: _BatchNorm1d(
         int(a["channels"]), eps=float(a.get("eps", 1e-3)), affine=bool(a.get("affine", True))
     ),
     "activation": lambda a, n: _activation(a.get("fn"), n),
@@ -316,9 +356,30 @@ class ImportedGraph(SequenceModel):
                 f"inputs={self._inputs}, unknown outputs={unknown}"
             )
         self.outputs = [str(o) for o in outputs]
+        last = {n: -1 for n in names}
+        for k, (_, _, _, inputs) in enumerate(self._plan):
+            last.update({i: k for i in inputs})
+        self._free: list[list[str]] = [[] for _ in self._plan]
+        for n, k in last.items():
+            if n not in self.outputs and k >= 0:
+                self._free[k].append(n)
         self.in_channels = 4 if channels is None else channels
         self.input_length = None if input_length is None else int(input_length)
         self.n_tasks = int(n_tasks) if n_tasks is not None else self._guess_tasks(nodes)
+
+    def graph(self) -> list[tuple[str, str, tuple[str, ...], dict[str, Any], nn.Module | None]]:
+        """The nodes in their order: ``(name, op, inputs, args, module)`` (module None for inputs).
+
+        For code that runs the graph its own way (e.g. over position ranges,
+        :class:`genodeep.variants.splice.LocalPlan`) with this model's weights.
+        """
+        out = []
+        for node in self.config["nodes"]:
+            name, op = str(node["name"]), str(node["op"])
+            module = None if op == "input" else self.layers[_key(name)]
+            inputs = tuple(str(i) for i in node.get("inputs", []))
+            out.append((name, op, inputs, dict(node.get("args") or {}), module))
+        return out
 
     def _guess_tasks(self, nodes: list[dict[str, Any]]) -> int:
         by_name = {str(n["name"]): n for n in nodes}
@@ -335,13 +396,15 @@ class ImportedGraph(SequenceModel):
         values: dict[str, torch.Tensor] = {}
         for name, x in zip(self._inputs, xs):
             values[name] = self._check_input(x) if x.ndim == 3 else x.float()
-        for name, key, op, inputs in self._plan:
+        for (name, key, op, inputs), done in zip(self._plan, self._free):
             layer = self.layers[key]
             if op in _MULTI_INPUT:
                 values[name] = layer([values[i] for i in inputs])
             else:
                 values[name] = layer(values[inputs[0]])
-        out = tuple(values[o] for o in self.outputs)
+            for i in done:  # values no later node reads: free them as soon as possible
+                del values[i]
+        out = tuple(values[o].contiguous() for o in self.outputs)
         return out[0] if len(out) == 1 else out
 
     def output_shape(self, length: int | None = None) -> tuple:

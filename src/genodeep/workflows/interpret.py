@@ -136,6 +136,41 @@ def _model_length(pkg: Package) -> int | None:
 # the file workflow
 
 
+class _Spliced(nn.Module):
+    """``model`` reading one sequence whose positions ``[start, end)`` come from the input
+    ``(b, C, end - start)``: ISM of this module is the ISM of that window of the sequence."""
+
+    def __init__(self, model: nn.Module, x: torch.Tensor, start: int, end: int) -> None:
+        super().__init__()
+        self.model = model
+        self.register_buffer("left", x[None, :, :start].float(), persistent=False)
+        self.register_buffer("right", x[None, :, end:].float(), persistent=False)
+
+    def forward(self, xw: torch.Tensor) -> torch.Tensor:
+        n = xw.shape[0]
+        parts = [self.left.expand(n, -1, -1), xw.to(self.left.dtype), self.right.expand(n, -1, -1)]
+        return self.model(torch.cat(parts, dim=-1))
+
+
+def _window_ism(net, x, start, end, target, batch_size, device, dtype) -> torch.Tensor:
+    """ISM ``(C, L)`` of sequence ``x`` (C, L) at positions ``[start, end)`` only (zero elsewhere)."""
+    was = net.training
+    wrapped = _Spliced(net, x, start, end)
+    scores = attribute(
+        wrapped,
+        x[None, :, start:end],
+        method="ism",
+        target=target,
+        batch_size=batch_size,
+        device=device,
+        dtype=dtype,
+    ).scores[0]
+    net.train(was)
+    full = torch.zeros(x.shape, dtype=torch.float32)
+    full[:, start:end] = torch.as_tensor(scores)
+    return full
+
+
 def _peak_window(values: np.ndarray, width: int) -> int:
     """Start of the ``width``-long window with the largest sum of ``values`` (L,)."""
     width = min(width, values.shape[0])
@@ -249,20 +284,25 @@ def interpret_to_files(
     if k == 0:
         return res
     order = np.argsort(-y, kind="stable")[:k]
-    if method == "ism":
-        ism = res.scores[order]
-    else:
-        ism = attribute(net, X[order], method="ism", target=tgt, device=device, dtype=dtype).scores
     length = X.shape[-1]
-    rows = []
-    (out / "plots").mkdir(exist_ok=True)
-    for rank, i in enumerate(order):
-        a = res.attributions[i].numpy()
-        importance = np.abs(a).sum(axis=0)
+    spans = []
+    for i in order:
+        importance = np.abs(res.attributions[i].numpy()).sum(axis=0)
         h0 = _peak_window(importance, highlight)
         h1 = min(length, h0 + highlight)
         w0 = max(0, min(length - window, (h0 + h1) // 2 - window // 2))
-        w1 = min(length, w0 + window)
+        spans.append((h0, h1, w0, min(length, w0 + window)))
+    if method == "ism":
+        ism = res.scores[order]
+    else:  # ISM of the plotted windows only (a full ISM of a long input is 3 L forward passes)
+        ism = [
+            _window_ism(net, X[i], w0, w1, tgt, batch_size, device, dtype)
+            for i, (_, _, w0, w1) in zip(order, spans)
+        ]
+    rows = []
+    (out / "plots").mkdir(exist_ok=True)
+    for rank, (i, (h0, h1, w0, w1)) in enumerate(zip(order, spans)):
+        a = res.attributions[i].numpy()
         stem = f"{rank + 1:02d}_{_safe(names[i])}"
         title = f"{names[i]}  ({method}, output {y[i]:.3g})"
         save_attribution_logo(
