@@ -332,3 +332,28 @@ def test_bcf_input_annotated_vcf_refused_and_warnings_name_the_record(tmp_path, 
     msgs = [str(w.message) for w in rec]
     assert any("record chr1:30" in m for m in msgs) and not any("line None" in m for m in msgs)
     assert df["status"].tolist() == ["ref_mismatch"]
+
+
+def test_score_variants_takes_a_package_path(tmp_path):
+    """gd.score_variants('runs/x', ...) loads the path like every other entry point."""
+    import genodeep as gd
+    from genodeep.models import build_model
+    from genodeep.zoo import save_package
+
+    torch.manual_seed(0)
+    model = build_model("deepbind", n_tasks=1, filters=3, width=5, hidden=0)
+    pkg = save_package(model, tmp_path / "pkg", data_spec={"task_names": ["t"], "input_length": 20})
+    rng = np.random.default_rng(0)
+    seq = "".join(rng.choice(list("ACGT"), size=200))
+    fa = tmp_path / "g.fa"
+    fa.write_text(f">chr1\n{seq}\n")
+    vcf = tmp_path / "v.vcf"
+    alt = "A" if seq[99] != "A" else "C"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        f"chr1\t100\t.\t{seq[99]}\t{alt}\t.\t.\t.\n"
+    )
+    by_path = gd.score_variants(str(pkg), str(fa), vcf)
+    by_object = gd.score_variants(gd.load(pkg), str(fa), vcf)
+    assert by_path["status"].tolist() == ["ok"]
+    np.testing.assert_allclose(by_path["t.diff"], by_object["t.diff"])

@@ -75,10 +75,11 @@ def score_variants(
 
     Parameters
     ----------
-    model : torch.nn.Module or genodeep.zoo.Package
+    model : torch.nn.Module, genodeep.zoo.Package or path
         Takes one-hot ``(N, 4, length)``; returns ``(N, T)`` (logits for binary models) or a
         ``(profile, counts)`` tuple, whose count head is scored. A package supplies ``kind``,
-        ``task_names`` and ``length`` from its data spec.
+        ``task_names`` and ``length`` from its data spec; a path or zoo name is loaded with
+        :func:`genodeep.zoo.load` (run folder, package folder or archive, zoo model).
     genome : genodeep.io.Genome or path
         Reference genome; chromosome names are harmonised (``chr1``/``1``).
     vcf : path
@@ -115,6 +116,8 @@ def score_variants(
     ``TASK.ref``, ``TASK.alt``, ``TASK.diff``, ``TASK.logfc`` (and ``TASK.logodds`` for binary models),
     ``max_abs_diff`` and ``max_task`` — or the output path when ``out`` is given.
     """
+    if isinstance(model, (str, os.PathLike)):
+        model = load(model)
     kw = dict(
         length=length,
         kind=kind,
