@@ -59,6 +59,8 @@ class ExpressionGAN(_UnsupervisedModel):
         profile has exactly the total of the normalised real profiles (``log1p`` of counts normalised
         to ``library_size``). ``None``: the ReLU outputs are the profiles.
 
+    Notes
+    -----
     Batches are tuples ``(x,)`` (or a tensor, or a dict with ``"x"``) of real profiles (B, G) on
     the scale the generator should produce (``log1p`` normalised counts).
     """

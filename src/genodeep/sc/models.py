@@ -502,6 +502,8 @@ class CountAutoencoder(_UnsupervisedModel):
         sf : Tensor, shape (N,)
             Their size factors.
 
+        Notes
+        -----
         Without it the rates start near 1 (bias 0), which is right for UMI counts but thousands of
         times too small for bulk-scale counts; the network then spends its training on the scale and
         returns means that barely correlate with the data.

@@ -64,6 +64,8 @@ class CountVAE(_UnsupervisedModel):
         Also give the batch one-hot to the encoder (scVI's ``encode_covariates``; off by default there
         too: an encoder that sees the batch tends to keep it in the latent space).
 
+    Notes
+    -----
     Batches are dicts ``{"x": counts (B, G), ["batch": one-hot (B, n_batch)]}``; the library size is the
     observed total count of each cell (``sf`` is not used).
     """
