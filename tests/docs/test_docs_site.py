@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+
+from browser import NO_CHROMIUM, chromium, run_check
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("GENODEEP_DOCS_SITE", ROOT / "site"))
@@ -203,50 +203,15 @@ next(0);
 </script></body></html>"""
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
-@pytest.mark.skipif(
-    _chromium() is None, reason="headless Chromium is not installed (.ci/run installs it)"
-)
+@pytest.mark.skipif(chromium() is None, reason=NO_CHROMIUM)
 def test_every_page_loads_in_headless_chromium(tmp_path):
     pages = [p.relative_to(SITE).as_posix() for p in _pages()]
     driver = SITE / "_docs_check.html"  # inside the site so that the pages are same-origin files
     driver.write_text(_DRIVER.replace("__PAGES__", json.dumps(pages)))
     try:
-        proc = subprocess.run(
-            [
-                _chromium(),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--allow-file-access-from-files",  # the driver reads the framed pages' DOM
-                f"--user-data-dir={tmp_path / 'profile'}",
-                "--virtual-time-budget=600000",
-                "--dump-dom",
-                driver.as_uri(),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env={**os.environ, "HOME": str(tmp_path)},
-        )
+        results = run_check(driver, tmp_path, budget_ms=600000, timeout=600, file_access=True)
     finally:
         driver.unlink()
-    found = re.search(r'<pre id="genodeep-check">(.*?)</pre>', proc.stdout, re.S)
-    assert found, f"Chromium did not run the check (exit {proc.returncode}): {proc.stderr[-2000:]}"
-    text = found.group(1).replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">")
-    results = json.loads(text.replace("&amp;", "&"))
     assert [r["page"] for r in results] == pages, "Chromium did not visit every page"
     failed = [r["page"] for r in results if not r["ok"] or not r["title"] or r["text"] < 100]
     assert not failed, f"pages that did not load (or are empty) in the browser: {failed}"

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
-import os
 import re
-import shutil
-import subprocess
 from html.parser import HTMLParser
 
 import matplotlib.image as mpimg
 import pytest
 
+from browser import NO_CHROMIUM, chromium, run_check
 from genodeep.cli.__main__ import main
 
 
@@ -97,18 +94,8 @@ window.addEventListener('load', function () {
 </script>"""
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(
-    _chromium() is None, reason="headless Chromium is not installed (.ci/run installs it)"
-)
+@pytest.mark.skipif(chromium() is None, reason=NO_CHROMIUM)
 def test_report_in_headless_chromium(quick_report, tmp_path):
     out, _, _ = quick_report
     html = (out / "index.html").read_text()
@@ -116,32 +103,9 @@ def test_report_in_headless_chromium(quick_report, tmp_path):
     page = out / "_browser_check.html"  # beside index.html so relative image paths resolve
     page.write_text(html.replace("</body>", _CHECK_SCRIPT + "</body>", 1))
     try:
-        proc = subprocess.run(
-            [
-                _chromium(),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={tmp_path / 'profile'}",
-                "--virtual-time-budget=10000",
-                "--dump-dom",
-                page.as_uri(),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, "HOME": str(tmp_path)},
-        )
+        report = run_check(page, tmp_path, budget_ms=10000, timeout=120)
     finally:
         page.unlink()
-    found = re.search(r'<pre id="genodeep-check">(.*?)</pre>', proc.stdout, re.S)
-    assert found, f"Chromium did not run the check (exit {proc.returncode}): {proc.stderr[-2000:]}"
-    report = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
     assert len(report["images"]) >= 6
     broken = [i["src"] for i in report["images"] if not i["ok"]]
     assert not broken, f"images that do not load in the browser: {broken}"
