@@ -185,3 +185,16 @@ def test_tune_random_search_end_to_end(tmp_path):
     cols = ["model.filters", "training.lr", "model.pool"]
     pd.testing.assert_frame_equal(trials[cols], again[cols])
     pd.testing.assert_series_equal(trials["value"], again["value"])
+
+
+def test_tune_config_refuses_a_key_given_twice(tmp_path):
+    """genodeep tune reads its YAML like genodeep train: a duplicated key is an error, not a silent override."""
+    from genodeep.workflows.tune import tune
+
+    path = tmp_path / "dup.yaml"
+    path.write_text(
+        "data:\n  kind: simulate\n  n: 40\nsearch:\n  training.lr: {log: [0.001, 0.1]}\n"
+        "  training.lr: {log: [0.01, 0.1]}\n"
+    )
+    with pytest.raises(ConfigError, match="key 'training.lr' is given twice"):
+        tune(path, out_dir=tmp_path / "study", n_trials=1)

@@ -47,7 +47,6 @@ from typing import Any, Literal
 
 import pandas as pd
 import torch
-import yaml
 
 from genodeep._io_utils import atomic_path, atomic_write
 from genodeep._progress import is_quiet, log, set_quiet
@@ -62,7 +61,13 @@ from genodeep.workflows._tune_space import (
     pruning_callback,
 )
 from genodeep.workflows.assemble import fit_parameters
-from genodeep.workflows.config import ConfigError, apply_overrides, dump_config, validate_config
+from genodeep.workflows.config import (
+    ConfigError,
+    apply_overrides,
+    dump_config,
+    read_yaml,
+    validate_config,
+)
 from genodeep.workflows.train import train_from_config
 
 __all__ = [
@@ -305,11 +310,7 @@ def _read_config(config: str | os.PathLike | Mapping[str, Any]) -> tuple[dict, s
         path = Path(config)
         if not path.exists():
             raise FileNotFoundError(f"config file not found: {path}")
-        try:
-            with open(path, encoding="utf-8") as fh:
-                parsed = yaml.safe_load(fh)
-        except yaml.YAMLError as err:
-            raise ConfigError(f"not valid YAML ({err})", source=str(path)) from None
+        parsed = read_yaml(path)
         if not isinstance(parsed, Mapping):
             raise ConfigError("expected a mapping of sections", source=str(path))
         return dict(parsed), str(path), path.resolve().parent
