@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-torch.set_num_threads(2)
+torch.set_num_threads(int(os.environ.get("GENODEEP_BENCH_THREADS", "2")))
 
 QUICK = os.environ.get("GENODEEP_BENCH_QUICK", "") not in ("", "0")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
