@@ -83,6 +83,14 @@ _API: dict[str, str] = {
     "score_variants": "genodeep.workflows.variants",
     "variant_attributions": "genodeep.variants",
     "effect_concentration": "genodeep.variants",
+    "score_profile_variants": "genodeep.variants.profile",
+    # signal tracks
+    "load_profile_data": "genodeep.data.profile",
+    "write_footprints": "genodeep.data.footprint_files",
+    "predict_tracks": "genodeep.workflows.tracks",
+    "attribution_tracks": "genodeep.workflows.tracks",
+    "profile_metrics": "genodeep.train.profile_metrics",
+    "BigWigWriter": "genodeep.io.bigwig_writer",
     # sharing
     "load": "genodeep.zoo.resolve",
     "save_package": "genodeep.zoo.package",

@@ -59,3 +59,9 @@ def insulator_config() -> Path:
 def pbmc_counts() -> Path:
     """AnnData ``.h5ad`` with 700 PBMCs x 765 genes of raw UMI counts, ``obs['bulk_labels']``."""
     return _path("pbmc68k_counts.h5ad")
+
+
+def rnaseq_coverage() -> Path:
+    """bigWig of real RNA-seq read coverage over dm3 chr2R:7-8 Mb, on the shipped genome's record
+    (slice coordinates 1,000,000-2,000,000): a signal track for coverage models."""
+    return _path("rnaseq_chr2R_7M-8M.bw")

@@ -48,6 +48,13 @@ SMALL = [
     ("bpnet", dict(filters=6, first_kernel=5, n_layers=3, profile_kernel=7, n_tasks=2), 50),
     ("bpnet", dict(filters=6, first_kernel=4, n_layers=2, heads="profile", trim=5), 50),
     ("bpnet", dict(filters=6, n_layers=2, heads="global", pool="max", n_tasks=3), 50),
+    ("basenji", dict(filters=6, bin_size=4, n_dilated=2, crop_bins=1, n_tasks=2), 48),
+    ("basenji", dict(filters=5, bin_size=1, n_dilated=1, dilation_rate=1.5, dropout=0.0), 30),
+    (
+        "chrombpnet",
+        dict(filters=6, n_layers=2, profile_kernel=7, bias_filters=3, bias_layers=1, trim=4),
+        50,
+    ),
     ("rnn", dict(hidden_size=5, n_tasks=2, pool="mean", dense=[4]), 17),
     ("rnn", dict(cell="gru", hidden_size=5, n_layers=2, pool="last", bidirectional=False), 17),
     (
@@ -85,6 +92,8 @@ def test_registry_names():
         "multimodal",
         "gcn",
         "graph_expression",
+        "basenji",
+        "chrombpnet",
     }
     assert all(issubclass(cls, SequenceModel) for cls in MODELS.values())
 

@@ -1,4 +1,5 @@
-"""``genodeep score-variants``: predicted effects of VCF variants under a trained model."""
+"""``genodeep score-variants``: predicted effects of VCF variants under a trained model (per-task
+effects, or for a profile model the change of its predicted profiles)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--model",
         required=True,
         help="model package folder or .tar.gz (genodeep train writes one), or a zoo name; "
-        "`spliceai` (after `genodeep zoo import spliceai`) gives SpliceAI's delta scores",
+        "`spliceai` (after `genodeep zoo import spliceai`) gives SpliceAI's delta scores. A profile "
+        "model (bpnet, chrombpnet, basenji; data.kind: profile) gives per track TASK.log2fc "
+        "(log2((alt+1)/(ref+1)) of the predicted totals over its output window), TASK.jsd "
+        "(Jensen-Shannon distance of the ref and alt profiles, base 2), TASK.max_abs_diff and "
+        "TASK.max_pos (largest per-base change and its offset from the variant)",
     )
     p.add_argument("--genome", required=True, help="reference FASTA (plain, gzip or bgzip)")
     p.add_argument("--vcf", required=True, help="VCF, plain or gzip/bgzip")
@@ -29,7 +34,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="what to do when REF differs from the genome (default: error)",
     )
     p.add_argument(
-        "--one-strand", action="store_true", help="do not average with the reverse complement"
+        "--one-strand",
+        action="store_true",
+        help="do not average with the reverse complement (for profile models: its prediction "
+        "flipped back, strand-paired tracks swapped)",
     )
     p.add_argument(
         "--shard", default=None, metavar="I/N", help="process records r with r %% N == I (e.g. 0/4)"
@@ -40,7 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=0,
         metavar="N",
         help="also explain the N variants with the largest |effect|: ref/alt/delta attribution maps "
-        "and logos in OUT_attributions/ beside --out (default: 0, none)",
+        "and logos in OUT_attributions/ beside --out (default: 0, none; not for profile models)",
     )
     p.add_argument(
         "--attribution-method",

@@ -12,7 +12,7 @@ import torch
 from genodeep._validate import check_choice
 from genodeep.data.multimodal import MultimodalDataset
 
-Kind = Literal["binary", "regression"]
+Kind = Literal["binary", "regression", "profile"]
 SPLITS = ("train", "valid", "test")
 
 
@@ -70,8 +70,9 @@ class DataBundle:
     train, valid, test : Split
     task_names : list of str
         ``T`` names, one per label column.
-    kind : {"binary", "regression"}
-        Label type: decides the default loss, the metrics and the baselines.
+    kind : {"binary", "regression", "profile"}
+        Label type: decides the default loss, the metrics and the baselines. ``"profile"``: labels
+        ``(N, T, n_out)`` per output position (see :mod:`genodeep.data.profile`).
     input_length : int or None
         Sequence length ``L`` (None for graph data).
     genome : str, optional
@@ -84,6 +85,9 @@ class DataBundle:
     model_args : dict
         Constructor arguments the data decides (``track_channels``, ``n_features``, ``in_features``,
         ``n_genes``, and the ``graph`` of graph data, which is not part of a model's config).
+    output : dict
+        What per-position outputs mean (profile data): ``output_length`` (bases the outputs cover,
+        centred in the input), ``bin_size`` and ``strand_pairs``.
     """
 
     train: Split
@@ -96,6 +100,7 @@ class DataBundle:
     input_kind: str = "sequence"
     inputs: tuple[str, ...] = ("sequence",)
     model_args: dict[str, Any] = field(default_factory=dict)
+    output: dict[str, Any] = field(default_factory=dict)
 
     def split(self, name: str) -> Split:
         check_choice("split", name, ("train", "valid", "test"))

@@ -45,7 +45,9 @@ from genodeep.data.bundle import (
     random_split,
     subset_split,
 )
+from genodeep.data.footprint_files import load_simulated_profile_data
 from genodeep.data.multimodal import GenomeMultimodalDataset
+from genodeep.data.profile import load_profile_data
 from genodeep.data.simulate import simulate_graph_labels, simulate_multimodal
 from genodeep.io import Genome, read_signal
 from genodeep.seq import one_hot_codes
@@ -437,6 +439,8 @@ DATA_KINDS: dict[str, Callable[..., DataBundle]] = {
     "simulate_multimodal": load_simulated_multimodal_data,
     "graph": load_graph_data,
     "simulate_graph": load_simulated_graph_data,
+    "profile": load_profile_data,
+    "simulate_profile": load_simulated_profile_data,
 }
 
 

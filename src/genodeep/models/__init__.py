@@ -2,7 +2,9 @@
 
 Sequence models read one-hot DNA ``(N, 4, L)``; ``multimodal`` adds signal tracks and feature vectors;
 ``gcn`` (node labels of a graph) and ``graph_expression`` (a sample's expression over a gene graph) read
-graph data. :func:`input_kinds` says which inputs an architecture reads.
+graph data. The profile models, ``bpnet`` and ``chrombpnet`` (base resolution) and ``basenji`` (binned
+coverage), report ``output_geometry(length) -> (offset, n_out, bin_size)``: output position ``j`` covers
+input bases ``[offset + j*bin_size, offset + (j+1)*bin_size)``. :func:`input_kinds` says which inputs an architecture reads.
 
 >>> from genodeep.models import build_model
 >>> model = build_model("basset", n_tasks=8, input_length=600)
@@ -16,6 +18,8 @@ from typing import Any
 
 from genodeep._validate import near_matches
 from genodeep.models.base import SequenceModel
+from genodeep.models.basenji import Basenji
+from genodeep.models.chrombpnet import ChromBPNet
 from genodeep.models.cnn import Basset, DeepBind, DeepSEA
 from genodeep.models.dilated import BPNet
 from genodeep.models.gcn import GCN, GraphExpressionModel
@@ -32,6 +36,8 @@ MODELS: dict[str, type[SequenceModel]] = {
     "deepsea": DeepSEA,
     "basset": Basset,
     "bpnet": BPNet,
+    "chrombpnet": ChromBPNet,
+    "basenji": Basenji,
     "rnn": RNN,
     "danq": DanQ,
     "multimodal": MultimodalModel,
@@ -80,8 +86,9 @@ def build_model(name: str, **kwargs: Any) -> SequenceModel:
     Parameters
     ----------
     name : str
-        One of :data:`MODELS` ("mlp", "deepbind", "deepsea", "basset", "bpnet", "rnn", "danq",
-        "multimodal", "gcn", "graph_expression"); case-insensitive.
+        One of :data:`MODELS` ("twopath", "mlp", "deepbind", "deepsea", "basset", "bpnet",
+        "chrombpnet", "basenji", "rnn", "danq", "multimodal", "gcn", "graph_expression");
+        case-insensitive.
     **kwargs
         The class's constructor arguments (e.g. a saved ``model.config``).
 
@@ -126,7 +133,9 @@ __all__ = [
     "MODELS",
     "RNN",
     "BPNet",
+    "Basenji",
     "Basset",
+    "ChromBPNet",
     "DanQ",
     "DeepBind",
     "DeepSEA",

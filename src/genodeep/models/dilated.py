@@ -178,6 +178,27 @@ class BPNet(SequenceModel):
             rf += self.head.profile.kernel_size[0] - 1
         return rf
 
+    def output_geometry(self, length: int) -> tuple[int, int, int]:
+        """``(offset, n_out, bin_size)`` of the profile: output ``j`` covers input base ``trim + j``.
+
+        Output position ``j`` covers input bases ``[offset + j*bin_size, offset + (j+1)*bin_size)``;
+        here ``(trim, length - 2*trim, 1)``.
+
+        Raises
+        ------
+        ValueError
+            For ``heads="global"`` (no profile output) or ``length <= 2*trim``.
+        """
+        if self.heads == "global":
+            raise ValueError(
+                'this BPNet has heads="global", which has no profile output and so no output '
+                'geometry. Fix: build it with heads="profile+count" or heads="profile"'
+            )
+        length = self._resolve_length(length)
+        if length <= 2 * self.trim:
+            raise ValueError(f"length={length} must exceed 2*trim={2 * self.trim}")
+        return self.trim, length - 2 * self.trim, 1
+
     def output_shape(self, length: int | None = None) -> tuple:
         """``((T, L - 2*trim), (T,))`` for "profile+count", ``(T, L - 2*trim)`` or ``(T,)`` otherwise."""
         length = self._resolve_length(length)

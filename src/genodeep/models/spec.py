@@ -15,12 +15,19 @@ import torch
 
 __all__ = ["ModelSpec", "LINKS", "link_for"]
 
-Kind = Literal["binary", "regression"]
-Link = Literal["sigmoid", "exp", "identity"]
+Kind = Literal["binary", "regression", "profile"]
+Link = Literal["sigmoid", "exp", "identity", "bpnet"]
 
 
 def _identity(t: torch.Tensor) -> torch.Tensor:
     return t
+
+
+def _bpnet(out: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """``(profile logits (N, T, L), log(1 + total) (N, T))`` -> expected counts ``(N, T, L)``."""
+    logits, log_counts = out
+    total = torch.expm1(log_counts.float()).clamp_min(0.0)
+    return torch.softmax(logits.float(), dim=-1) * total[..., None]
 
 
 #: link name -> function from raw outputs to predictions
@@ -28,6 +35,7 @@ LINKS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "sigmoid": torch.sigmoid,
     "exp": torch.exp,
     "identity": _identity,
+    "bpnet": _bpnet,
 }
 
 #: keys older packages used for a field (data_spec.json of format 1)
@@ -36,9 +44,11 @@ _ALIASES = {"sequence_length": "input_length"}
 
 def link_for(kind: str, loss: str | None = None) -> Link:
     """The link of a model trained for ``kind`` with ``loss``: sigmoid for binary logits, exp for a
-    Poisson log-rate, identity otherwise."""
+    Poisson log-rate, expected counts from a profile + count model (``bpnet``), identity otherwise."""
     if kind == "binary":
         return "sigmoid"
+    if loss is not None and str(loss).lower() == "bpnet":
+        return "bpnet"
     if loss is not None and str(loss).lower().startswith("poisson"):
         return "exp"
     return "identity"
@@ -62,10 +72,13 @@ class ModelSpec:
         The letters of the one-hot channels, in order.
     task_names : list of str
         One name per output column ``T``.
-    kind : {"binary", "regression"}
-        The output kind: decides the metrics and the default link.
-    link : {"sigmoid", "exp", "identity"}
-        Raw output -> prediction (probability, rate or value).
+    kind : {"binary", "regression", "profile"}
+        The output kind: decides the metrics and the default link. ``"profile"``: per-position
+        outputs ``(N, T, n_out)``; ``extra`` then holds ``output_length`` (bases covered, centred in
+        the input), ``bin_size`` and ``strand_pairs``.
+    link : {"sigmoid", "exp", "identity", "bpnet"}
+        Raw output -> prediction (probability, rate, value, or expected counts per position from a
+        ``(profile logits, log counts)`` pair).
     loss : str, optional
         The training loss.
     model_name : str, optional

@@ -43,12 +43,17 @@ _NAMES = {
     "pearson": "genodeep.train.metrics",
     "spearman": "genodeep.train.metrics",
     "mse": "genodeep.train.metrics",
+    "jensen_shannon_distance": "genodeep.train.profile_metrics",
+    "per_window_jsd": "genodeep.train.profile_metrics",
+    "profile_metrics": "genodeep.train.profile_metrics",
+    "coverage_metrics": "genodeep.train.profile_metrics",
     # plots and tables
     "plot_training_curves": "genodeep.train.plots",
     "plot_roc_curves": "genodeep.train.plots",
     "plot_pr_curves": "genodeep.train.plots",
     "write_metrics_table": "genodeep.train.plots",
     "metrics_to_markdown": "genodeep.train.plots",
+    "plot_profiles": "genodeep.train.plots",
 }
 __all__ = ["fit", *_NAMES]
 __getattr__ = lazy_getattr(__name__, _NAMES)

@@ -155,6 +155,7 @@ def _quiet_lightning() -> Iterator[None]:
                 ".*The `batch_size` could not be inferred.*",
                 ".*but have no `val_dataloader`.*",
                 ".*isinstance\\(treespec, LeafSpec\\)` is deprecated.*",
+                ".*module\\(s\\) in eval mode at the start of training.*",  # frozen parts (ChromBPNet bias)
             ):
                 warnings.filterwarnings("ignore", message=pattern)
             yield

@@ -300,6 +300,10 @@ class GenodeepTask(L.LightningModule):
             y_hat = torch.sigmoid(y_hat)
         elif name == "poisson":
             y_hat = torch.exp(y_hat)
+        if y_hat.ndim == 3:  # per-position outputs (N, T, L): every position a sample of its track
+            return y_hat.transpose(1, 2).reshape(-1, y_hat.shape[1]), (
+                y.float().transpose(1, 2).reshape(-1, y.shape[1])
+            )
         return y_hat, y
 
     def _objective(

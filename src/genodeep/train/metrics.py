@@ -121,7 +121,9 @@ def _accuracy_1d(y: np.ndarray, p: np.ndarray, threshold: float) -> float:
 
 
 def _pearson_1d(y: np.ndarray, p: np.ndarray) -> float:
-    if y.size < 2:
+    if (
+        y.size < 2 or np.ptp(y) == 0 or np.ptp(p) == 0
+    ):  # constant: undefined (not a rounding residue)
         return np.nan
     yc = y - y.mean()
     pc = p - p.mean()

@@ -23,6 +23,7 @@ __all__ = [
     "plot_pr_curves",
     "write_metrics_table",
     "metrics_to_markdown",
+    "plot_profiles",
 ]
 
 
@@ -269,3 +270,42 @@ def write_metrics_table(
             fh.write(metrics_to_markdown(table))
         out.append(md)
     return out
+
+
+def plot_profiles(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    *,
+    labels: Sequence[str],
+    task_names: Sequence[str],
+    path: str | os.PathLike,
+    bin_size: int = 1,
+) -> Path:
+    """Observed (filled) against predicted (line) signal at a few loci: one panel per locus and track.
+
+    Parameters
+    ----------
+    y_true, y_pred : np.ndarray, shape (K, T, n_out)
+        Observed and predicted counts per output position at ``K`` loci.
+    labels : sequence of str, length K
+        Locus names (``chrom:start`` of the first output base).
+    task_names : sequence of str, length T
+    path : path
+        PNG to write (atomically).
+    bin_size : int
+        Bases per output position (the x axis is in bases).
+    """
+    k, t = y_true.shape[:2]
+    fig, axes = _figure(k * t, width=4.6, height=2.4)
+    x = np.arange(y_true.shape[-1]) * bin_size
+    for i in range(k):
+        for j in range(t):
+            ax = axes[i * t + j]
+            ax.fill_between(x, np.nan_to_num(y_true[i, j]), step="post", color="0.7",
+                            label="observed")  # fmt: skip
+            ax.plot(x, y_pred[i, j], color="C3", lw=1, label="predicted")
+            ax.set_title(f"{labels[i]}  {task_names[j]}", fontsize=9)
+            ax.set_xlabel("bases from the first output base", fontsize=8)
+            if i == 0 and j == 0:
+                ax.legend(fontsize=7, frameon=False)
+    return _save(fig, path)

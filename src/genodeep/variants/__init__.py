@@ -26,15 +26,18 @@ from genodeep.variants.concentration import (
     save_effect_concentration_plot,
     window_motif_hits,
 )
+from genodeep.variants.profile import iter_profile_scores, score_profile_variants
 from genodeep.variants.score import iter_scores
 
 __all__ = [
     "EffectConcentration",
     "VariantAttributions",
     "effect_concentration",
+    "iter_profile_scores",
     "iter_scores",
     "plot_effect_concentration",
     "plot_variant_logos",
+    "score_profile_variants",
     "save_effect_concentration_plot",
     "top_variants",
     "variant_attributions",

@@ -182,6 +182,11 @@ def resolve_path(value: Any, base: Path | None, *, source: str | None, key: str)
     """
     if value is None:
         return None
+    if isinstance(value, Mapping) and "path" in value:  # a file with options, e.g. a track spec
+        return {
+            **value,
+            "path": resolve_path(value["path"], base, source=source, key=f"{key}.path"),
+        }
     if isinstance(value, Mapping):
         return {k: resolve_path(v, base, source=source, key=f"{key}.{k}") for k, v in value.items()}
     if isinstance(value, (list, tuple)):

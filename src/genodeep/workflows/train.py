@@ -37,6 +37,7 @@ from genodeep.data.bundle import (
     DataBundle,
 )
 from genodeep.data.sources import build_data
+from genodeep.models.chrombpnet import ChromBPNet
 from genodeep.models.spec import ModelSpec
 from genodeep.train.fit import fit
 from genodeep.train.plots import plot_pr_curves, plot_roc_curves, plot_training_curves
@@ -49,6 +50,19 @@ from genodeep.workflows.predict import (
     default_loss,
     predict_outputs,
     write_split_predictions,
+)
+from genodeep.workflows.profile import (
+    bias_check,
+    check_geometry,
+    check_profile_setup,
+    init_output_bias,
+    mean_profile_baseline,
+    pretrain_bias,
+    profile_loss,
+    profile_metrics_table,
+    profile_model_section,
+    profile_predictions,
+    write_profile_plots,
 )
 from genodeep.workflows.run_folder import check_fresh_run, check_resume_settings
 from genodeep.workflows.tables import (
@@ -244,6 +258,11 @@ def train_from_config(
     data = build_data(cfg["data"], verbose=verbose)
     if auto:  # the default path: recommended settings where the config gives none
         training = {**recommended_training(data.kind), **training}
+    profile = data.kind == "profile"
+    if profile:  # per-position targets: one profile/coverage architecture, no candidates
+        cfg["model"] = profile_model_section(cfg["model"], data)
+        auto = False
+        training.setdefault("loss", profile_loss(cfg["model"].get("name")))
     training.setdefault("loss", default_loss(data.kind))
     if verbose:
         log(
@@ -270,11 +289,18 @@ def train_from_config(
             resolved_model = {"name": name, **model.config}
         if verbose:
             log(f"{resolved_model['name']}: {model.n_params:,} parameters")
+        if profile:
+            check_geometry(model, data)
+            check_profile_setup(name, training["loss"], data)
+            if not cfg["model"].get("pretrained") and not resume:
+                init_output_bias(model, data, training["loss"])
     resolved = {**cfg, "model": resolved_model, "training": training}
     resolved["output"] = {**cfg["output"], "dir": str(out_dir.resolve())}
     if resume and not auto:
         check_resume_settings(out_dir, resolved)
     dump_config(resolved, out_dir / "config.yaml")
+    if not auto and isinstance(model, ChromBPNet) and not cfg["model"].get("pretrained"):
+        pretrain_bias(model, data, training, out_dir=out_dir, verbose=verbose)
     if not auto:
         trainer = fine_tune if cfg["model"].get("pretrained") else fit
         result = trainer(
@@ -305,6 +331,10 @@ def train_from_config(
         with atomic_write(out_dir / "history.tsv") as fh:
             history.to_csv(fh, sep="\t", index=False, float_format="%.6g")
 
+    if profile:
+        return _finish_profile(
+            model, name, data, cfg, resolved, training, history, out_dir, output, verbose
+        )
     preds = {
         name: predict_outputs(
             model,
@@ -366,3 +396,49 @@ def train_from_config(
         config=resolved,
         data=data,
     )
+
+
+def _finish_profile(model, name, data, cfg, resolved, training, history, out_dir, output, verbose):
+    """Evaluate, plot and save a profile/coverage run (``data.kind: profile``)."""
+    spec = ModelSpec(
+        input_kind=data.input_kind, inputs=data.inputs, input_length=data.input_length,
+        task_names=data.task_names, kind="profile", loss=training.get("loss"), model_name=name,
+        genome=data.genome, extra=dict(data.output),
+    )  # fmt: skip
+    batch = int(training.get("batch_size", 64))
+    preds = {name: profile_predictions(model, data.test.X, link=spec.link, batch_size=batch)}
+    preds["mean_profile"] = mean_profile_baseline(data.train.y, len(data.test))  # the floor
+    bin_size = int(data.output["bin_size"])
+    metrics = profile_metrics_table(data.test.y, preds, task_names=data.task_names,
+                                    bin_size=bin_size)  # fmt: skip
+    write_metrics(metrics, out_dir / "metrics")
+    if isinstance(model, ChromBPNet) and len(data.test):
+        check = bias_check(model, data.test.X)
+        write_table(check, out_dir / "bias_check")
+        if verbose:
+            c = dict(zip(check["model"], check["bias_corr"]))
+            log(f"chrombpnet bias check: correlation of attributions with the bias model's: combined "
+                f"{c['combined']:.2f}, accessibility (bias-free) {c['accessibility']:.2f}")  # fmt: skip
+    if output.predictions:
+        with atomic_write(out_dir / "predictions.npz", mode="wb") as fh:
+            np.savez_compressed(
+                fh, y_true=data.test.y, **{k.replace(":", "_"): v for k, v in preds.items()}
+            )
+        with atomic_write(out_dir / "predictions_windows.tsv") as fh:
+            data.test.ids.to_csv(fh, sep="\t", index=False)
+    if output.plots:
+        _write_plots(out_dir, [], {}, data.task_names, history, "profile", name)
+        if len(data.test):
+            offset = (data.input_length - data.output["output_length"]) // 2
+            write_profile_plots(out_dir, data.test.y, preds[name], data.test.ids, data.task_names,
+                                bin_size=bin_size, offset=offset)  # fmt: skip
+    if output.save_model:
+        save_model(model, out_dir / "model", data_spec=spec, metadata={
+            "description": cfg.get("description", ""), "training": training,
+            "metrics": _summary(metrics, name),
+        })  # fmt: skip
+    if verbose:
+        log(f"wrote {out_dir}/metrics.md")
+        log(markdown_table(summary_table(metrics)))
+    return TrainResult(model=model, metrics=metrics, predictions=preds, history=history,
+                       out_dir=out_dir, config=resolved, data=data)  # fmt: skip

@@ -4,7 +4,9 @@
 chunk) and returns the table or writes it as TSV, parquet or the input VCF with INFO fields added; with
 ``attributions`` it also explains the variants of largest effect
 (:func:`genodeep.variants.variant_attributions`) and writes their maps and logos
-(:func:`save_variant_attributions`) into ``OUT_attributions/`` (:func:`attributions_dir`).
+(:func:`save_variant_attributions`) into ``OUT_attributions/`` (:func:`attributions_dir`). A profile
+package (``spec.kind == "profile"``: BPNet, ChromBPNet, Basenji) is scored on its predicted profiles
+instead (:func:`genodeep.variants.profile.iter_profile_scores`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from genodeep._progress import log
 from genodeep._validate import check_choice, near_matches
 from genodeep.io import Genome
 from genodeep.io.vcf import _is_bcf
+from genodeep.models.spec import ModelSpec
 from genodeep.variants.attribution import (
     VariantAttributions,
     _track_top,
@@ -35,6 +38,7 @@ from genodeep.variants.attribution import (
     plot_variant_logos,
     variant_attributions,
 )
+from genodeep.variants.profile import iter_profile_scores
 from genodeep.variants.score import _finish, _resolve_model, iter_scores
 from genodeep.zoo import load
 
@@ -79,7 +83,9 @@ def score_variants(
         Takes one-hot ``(N, 4, length)``; returns ``(N, T)`` (logits for binary models) or a
         ``(profile, counts)`` tuple, whose count head is scored. A package supplies ``kind``,
         ``task_names`` and ``length`` from its data spec; a path or zoo name is loaded with
-        :func:`genodeep.zoo.load` (run folder, package folder or archive, zoo model).
+        :func:`genodeep.zoo.load` (run folder, package folder or archive, zoo model). A package of
+        ``kind: profile`` (BPNet, ChromBPNet, Basenji) is scored on its predicted profiles by
+        :func:`genodeep.variants.profile.iter_profile_scores` (columns below).
     genome : genodeep.io.Genome or path
         Reference genome; chromosome names are harmonised (``chr1``/``1``).
     vcf : path
@@ -114,7 +120,12 @@ def score_variants(
     -------
     pandas.DataFrame with columns chrom, pos, id, ref, alt, kind, status, reason, then per task
     ``TASK.ref``, ``TASK.alt``, ``TASK.diff``, ``TASK.logfc`` (and ``TASK.logodds`` for binary models),
-    ``max_abs_diff`` and ``max_task`` — or the output path when ``out`` is given.
+    ``max_abs_diff`` and ``max_task`` — or the output path when ``out`` is given. For a profile
+    package, per track ``TASK.ref_total``, ``TASK.alt_total``, ``TASK.log2fc`` (log2 of the predicted
+    totals over the output window, pseudocount 1), ``TASK.jsd`` (Jensen-Shannon distance of the two
+    profiles, base 2), ``TASK.max_abs_diff`` and ``TASK.max_pos`` (largest per-base change and its
+    position from the variant), then ``max_abs_log2fc`` and ``max_task``
+    (:mod:`genodeep.variants.profile`); ``attributions`` is not offered for them.
     """
     if isinstance(model, (str, os.PathLike)):
         model = load(model)
@@ -134,7 +145,18 @@ def score_variants(
     fmt = None if out is None else _output_format(out, vcf)
     if not hasattr(genome, "window_codes"):
         genome = Genome(genome)
-    chunks = iter_scores(model, genome, vcf, **kw)
+    if _is_profile(model, kind):
+        if attributions:
+            raise ValueError(
+                "attributions= is not offered for profile models (their table has no per-task diff "
+                "to rank on). Fix: score without it, then explain chosen windows with "
+                "genodeep interpret or genodeep predict --attributions"
+            )
+        chunks = iter_profile_scores(
+            model, genome, vcf, **{k: v for k, v in kw.items() if k != "kind"}
+        )
+    else:
+        chunks = iter_scores(model, genome, vcf, **kw)
     keep: list[pd.DataFrame | None] = []
     if attributions:
         _check_attribution_args(
@@ -169,6 +191,14 @@ def score_variants(
             kw,
         )
     return out
+
+
+def _is_profile(model, kind) -> bool:
+    """A package whose spec says ``kind: profile`` (and no other ``kind`` asked for)."""
+    if kind not in (None, "profile") or not hasattr(model, "data_spec"):
+        return False
+    spec = getattr(model, "spec", None)
+    return isinstance(spec, ModelSpec) and spec.kind == "profile"
 
 
 def _output_format(out: str | os.PathLike, vcf) -> str:
@@ -245,28 +275,53 @@ def _write_attributions(model, genome, best, out: Path, method, task, flank, kw)
     save_variant_attributions(res, attributions_dir(out))
 
 
+def _info_fields(columns: Iterable[str]) -> list[tuple[str, str, str]]:
+    """``(INFO ID, column, description)`` of the effects written into an annotated VCF, in order:
+    each task's diff, or for a profile model's table each track's log2fc and JSD."""
+    columns = list(columns)
+    maxabs = f"{_INFO_PREFIX}_MAXABS"
+    tracks = [c[: -len(".log2fc")] for c in columns if c.endswith(".log2fc")]
+    if tracks:
+        fields = [
+            (maxabs, "max_abs_log2fc", "genodeep largest absolute log2 fold change over tracks")
+        ]
+        for t in tracks:
+            lfc = f"genodeep log2((alt+1)/(ref+1)) of the predicted total counts of track {t}"
+            jsd = f"genodeep Jensen-Shannon distance of the alt and ref predicted profiles of track {t}"
+            fields += [
+                (f"{_info_key(t)}_LOG2FC", f"{t}.log2fc", lfc),
+                (f"{_info_key(t)}_JSD", f"{t}.jsd", jsd),
+            ]
+        return fields
+    tasks = [c[: -len(".diff")] for c in columns if c.endswith(".diff")]
+    fields = [(maxabs, "max_abs_diff", "genodeep largest absolute alt-ref effect over tasks")]
+    for t in tasks:
+        fields.append(
+            (_info_key(t), f"{t}.diff", f"genodeep alt-ref predicted effect for task {t}")
+        )
+    return fields
+
+
 def _write_annotated_vcf(vcf, chunks: Iterable[pd.DataFrame], out: Path, shard) -> None:
-    """Copy the VCF, adding INFO fields (Number=A: one value per ALT) for each task's diff."""
+    """Copy the VCF, adding INFO fields (Number=A: one value per ALT) for each task's effect
+    (:func:`_info_fields`)."""
     info: dict[int, dict[str, list[str]]] = {}
-    tasks: list[str] = []
+    fields: list[tuple[str, str, str]] = []
     for df in chunks:
-        tasks = tasks or [c[: -len(".diff")] for c in df.columns if c.endswith(".diff")]
+        if not fields and ("max_abs_diff" in df or "max_abs_log2fc" in df):
+            fields = _info_fields(df.columns)  # an all-skipped chunk has no effect columns
         records = df["_record"].to_numpy()
         for rec_id, status in zip(records, df["status"]):
             info.setdefault(rec_id, {}).setdefault("_status", []).append(status)
-        for key, col in [(t, f"{t}.diff") for t in tasks] + [("max", "max_abs_diff")]:
+        for key, col, _ in fields:
             if col not in df:
                 continue
             for rec_id, v in zip(records, df[col].to_numpy(dtype=float)):
                 info[rec_id].setdefault(key, []).append("." if v != v else f"{v:.6g}")
-    safe = {t: _info_key(t) for t in tasks}
+    fields = fields or _info_fields([])
     new_info = [
         f'##INFO=<ID={_INFO_PREFIX}_STATUS,Number=A,Type=String,Description="genodeep scoring status per ALT allele">',
-        f'##INFO=<ID={_INFO_PREFIX}_MAXABS,Number=A,Type=Float,Description="genodeep largest absolute alt-ref effect over tasks">',
-    ] + [
-        f'##INFO=<ID={safe[t]},Number=A,Type=Float,Description="genodeep alt-ref predicted effect for task {t}">'
-        for t in tasks
-    ]
+    ] + [f'##INFO=<ID={key},Number=A,Type=Float,Description="{text}">' for key, _, text in fields]
     record = -1
     with open_text(vcf, "VCF") as fin, atomic_write(out) as fout:
         for line in fin:
@@ -286,9 +341,7 @@ def _write_annotated_vcf(vcf, chunks: Iterable[pd.DataFrame], out: Path, shard) 
             cols = line.rstrip("\n").split("\t")
             rec = info.get(record, {})
             add = [f"{_INFO_PREFIX}_STATUS=" + ",".join(rec.get("_status", ["."]))]
-            if "max" in rec:
-                add.append(f"{_INFO_PREFIX}_MAXABS=" + ",".join(rec["max"]))
-            add += [f"{safe[t]}=" + ",".join(rec[t]) for t in tasks if t in rec]
+            add += [f"{key}=" + ",".join(rec[key]) for key, _, _ in fields if key in rec]
             cols[7] = ";".join(([] if cols[7] in (".", "") else [cols[7]]) + add)
             fout.write("\t".join(cols) + "\n")
 
