@@ -2,11 +2,12 @@
 against the genome's size.
 
 Targets (docs/performance.md):
-- ``tracks_vs_forward``: windows/s of ``genodeep.workflows.tracks.predict_tracks`` (read the genome,
-  one-hot, forward, link, write bigWig) / windows/s of the bare forward pass of the same model on
-  one-hot windows already in memory, same batch size and threads (>= 0.9);
-- ``memory_100mb_vs_10mb``: peak resident memory of the whole prediction on a 100 Mb simulated genome /
-  on a 10 Mb one (<= 1.10, flat). Each run is its own process, so each peak is its own; both genomes'
+- ``tracks_vs_forward``: windows/s of ``genodeep.workflows.tracks.predict_tracks`` over one chromosome
+  (load the package, read the genome, one-hot, forward, link, write bigWig) / windows/s of the bare
+  forward pass of the same model on as many one-hot windows already in memory, same batch size and
+  threads, alternating 3 rounds each, medians (>= 0.9);
+- ``memory_100mb_vs_10mb``: peak resident memory (VmHWM: all of it, the genome cache's mapped pages
+  included) of the whole prediction on a 100 Mb simulated genome / on a 10 Mb one (<= 1.10, flat). Each run is its own process, so each peak is its own; both genomes'
   caches are built beforehand (building a cache is a one-time step, not prediction).
 
 Model: a BPNet with random weights (prediction cost does not depend on the weights), input 2114 bp,
@@ -99,31 +100,47 @@ def _status(key: str) -> int:
     return 0
 
 
-def child(genome: str, package: str, out: str, batch: int, bare: int) -> None:
-    """One measured run (in its own process): predict_tracks, then the bare forward bound."""
-    from genodeep.workflows.tracks import predict_tracks
+def _bare_rate(package: str, n: int, batch: int) -> float:
+    """Windows/s of the bare forward pass over ``n`` one-hot windows already in memory."""
     from genodeep.zoo import load
 
+    net = load(package).model.eval()
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (n, INPUT)), 4).transpose(1, 2)
+    x = x.float().contiguous()
+    with torch.inference_mode():
+        net(x[:batch])
+        t0 = time.perf_counter()
+        for i in range(0, n, batch):
+            net(x[i : i + batch])
+        return n / (time.perf_counter() - t0)
+
+
+def child(genome: str, package: str, out: str, batch: int, speed: int) -> None:
+    """One measured run in its own process. Memory mode (``speed=0``): predict the whole genome and
+    report the peaks. Speed mode: predict chr1 and run the bare bound on as many windows, alternating,
+    ``speed`` rounds each (medians)."""
+    from genodeep.workflows.tracks import predict_tracks
+
     torch.set_num_threads(int(os.environ.get("GENODEEP_BENCH_THREADS", "2")))
-    n_windows = sum(-(-s // OUTPUT) for s in Genome(genome, verbose=False).chrom_sizes.values())
+    sizes = Genome(genome, verbose=False).chrom_sizes
+    if speed:
+        n = -(-sizes["chr1"] // OUTPUT)
+        rates, bare = [], []
+        for _ in range(speed):
+            t0 = time.perf_counter()
+            predict_tracks(package, genome, out, chroms=["chr1"], batch_size=batch, verbose=False)
+            rates.append(n / (time.perf_counter() - t0))
+            bare.append(_bare_rate(package, n, batch))
+        print(json.dumps({"windows": n, "rate": float(np.median(rates)),
+                          "rate_bare": float(np.median(bare)), "rounds": speed}))  # fmt: skip
+        return
+    n_windows = sum(-(-s // OUTPUT) for s in sizes.values())
     with _PeakAnon() as anon:
         t0 = time.perf_counter()
         predict_tracks(package, genome, out, batch_size=batch, verbose=False)
         seconds = time.perf_counter() - t0
-    hwm = _status("VmHWM")
-    rate_bare = None
-    if bare:
-        net = load(package).model.eval()
-        x = torch.nn.functional.one_hot(torch.randint(0, 4, (bare, INPUT)), 4).transpose(1, 2)
-        x = x.float().contiguous()
-        with torch.inference_mode():
-            net(x[:batch])
-            t0 = time.perf_counter()
-            for i in range(0, bare, batch):
-                net(x[i : i + batch])
-            rate_bare = bare / (time.perf_counter() - t0)
     print(json.dumps({"windows": n_windows, "seconds": seconds, "rate": n_windows / seconds,
-                      "rate_bare": rate_bare, "vmhwm": hwm, "anon_peak": anon.peak}))  # fmt: skip
+                      "vmhwm": _status("VmHWM"), "anon_peak": anon.peak}))  # fmt: skip
 
 
 def _run_child(genome: Path, package: Path, out: Path, batch: int, bare: int) -> dict:
@@ -159,7 +176,8 @@ def main() -> None:
             ratio, 0.9, "x the bare forward pass (windows/s)",
             peer="the same model's forward pass on one-hot windows in memory, same batch and threads",
             windows=speed["windows"], windows_per_s=speed["rate"], bare_windows_per_s=speed["rate_bare"],
-            genome_mb=small_mb, model="bpnet 32 filters x 6 layers, 2114 -> 1000 bp",
+            rounds=speed["rounds"], model="bpnet 32 filters x 6 layers, 2114 -> 1000 bp",
+            what="chr1 of the small genome, process start-up excluded, package loading included",
         ),
         "memory_100mb_vs_10mb": result(
             growth, 1.10, f"peak RSS on {big_mb} Mb / on {small_mb} Mb", higher_is_better=False,

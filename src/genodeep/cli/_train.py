@@ -34,6 +34,12 @@ The config's sections hold the keyword arguments of the API (see genodeep.workfl
   random_state    seed of the random split and the augmentation (default 0)
 rc_augment and max_shift work the same for kind: simulate and kind: genome (genome shifts read the
 flanking bases; in-memory sequences are padded with N).
+`kind: profile` (signal per base or per bin; models bpnet, chrombpnet, basenji; examples/basenji.yaml):
+  genome, tracks (name: bigWig/wig/bedGraph/BAM/fragments, or {path, strand, atac, shift, ...}),
+  strand_pairs, peaks (summit windows + background_ratio GC-matched background) or regions/chroms
+  (tiles every stride), input_length, output_length, bin_size, target_transform (sqrt|log1p),
+  split/valid/test, max_jitter, rc_augment. `kind: simulate_profile` simulates footprints
+  (genome_size, n_chroms, shapes chip-exo|atac, bias, sites_per_mb, depth) and reads them as files.
 Baselines (--baselines): k-mer logistic/linear, random forest, gradient boosting, and `positional`
 (logistic/ridge on the one-hot sequence, one weight per base and position).
 Flags override the config: --max-epochs N is training.max_epochs=N, --devices/--num-nodes/--strategy/

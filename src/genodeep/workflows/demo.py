@@ -37,6 +37,7 @@ from genodeep.variants.concentration import (
     save_effect_concentration_plot,
     window_motif_hits,
 )
+from genodeep.workflows._demo_signal import step_signal
 from genodeep.workflows._demo_steps import (
     DemoContext,
     _data_spec,
@@ -305,6 +306,7 @@ STEPS: dict[str, Callable[[DemoContext], None]] = {
     "variants": step_variants,
     "single_cell": step_single_cell,
     "zoo": step_zoo,
+    "signal": step_signal,
 }
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "profile_metrics_table",
     "pretrain_bias",
     "check_profile_setup",
+    "default_count_weight",
     "init_output_bias",
     "write_profile_plots",
     "bias_check",
@@ -80,6 +81,13 @@ def check_geometry(model: torch.nn.Module, data: DataBundle) -> None:
             f"the data's targets (offset {want[0]}, {want[1]} x {want[2]} bp). Fix: remove trim / "
             "crop_bins / bin_size from the model section so the data sets them"
         )
+
+
+def default_count_weight(data: DataBundle) -> float:
+    """ChromBPNet's rule for the weight of the count term: the median total reads per training window
+    over 10 (at least 1), so that the count MSE is not drowned by the multinomial term."""
+    totals = np.nan_to_num(np.asarray(data.train.y, dtype=np.float64)).sum(axis=(1, 2))
+    return float(max(1.0, np.median(totals) / 10.0)) if len(totals) else 1.0
 
 
 def check_profile_setup(name: str, loss: str, data: DataBundle) -> None:

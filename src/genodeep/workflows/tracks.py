@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from genodeep._device import resolve_device
 from genodeep._progress import log, progress
 from genodeep._validate import InputFileError
 from genodeep.data.profile import TRANSFORMS
@@ -159,6 +160,7 @@ def stream_tracks(
             flat = values.transpose(1, 0, 2).reshape(values.shape[1], -1)  # (T, B * n_out)
             for t, w in enumerate(writers):  # cut at the stretch's end (a last bin is shortened)
                 w.add(chrom, int(starts[0]), flat[t], span=g.bin_size, end=end)
+            genome.release()  # the genome pages read so far leave the resident set
     return [Path(p) for p in paths]
 
 
@@ -189,7 +191,9 @@ def track_paths(out: str | os.PathLike, names: Sequence[str]) -> list[Path]:
     """``OUT`` for one track, else ``OUT.<name>.bw`` (``.bw``/``.bigwig`` suffix kept)."""
     out = Path(out)
     if out.suffix.lower() not in (".bw", ".bigwig"):
-        raise ValueError(f"--out {out} must end in .bw or .bigwig for genome-wide tracks")
+        raise ValueError(
+            f"--out {out}: genome-wide tracks are bigWig. Fix: end the name in .bw or .bigwig"
+        )
     if len(names) == 1:
         return [out]
     return [out.with_name(f"{out.stem}.{n}{out.suffix}") for n in names]
@@ -242,11 +246,13 @@ def predict_tracks(
     keep = list(range(len(names)))
     if task is not None:
         if task not in names:
-            raise ValueError(f"task {task!r} is not one of the model's tracks: {', '.join(names)}")
+            raise ValueError(
+                f"task {task!r} is not one of the model's tracks. Fix: one of {', '.join(names)}"
+            )
         keep = [names.index(task)]
     paths = track_paths(out, [names[i] for i in keep])
     net = pkg.model.eval()
-    dev = torch.device(device) if device else torch.device("cpu")
+    dev = resolve_device(device)
     net.to(dev)
     link = LINKS[pkg.spec.link]
     transform = pkg.spec.extra.get("target_transform")
@@ -334,7 +340,9 @@ def attribution_tracks(
     tasks = None
     if task is not None:
         if task not in names:
-            raise ValueError(f"task {task!r} is not one of the model's tracks: {', '.join(names)}")
+            raise ValueError(
+                f"task {task!r} is not one of the model's tracks. Fix: one of {', '.join(names)}"
+            )
         tasks = [names.index(task)]
     net = pkg.model.eval()
     if callable(getattr(net, "accessibility_only", None)):

@@ -55,6 +55,7 @@ from genodeep.workflows.profile import (
     bias_check,
     check_geometry,
     check_profile_setup,
+    default_count_weight,
     init_output_bias,
     mean_profile_baseline,
     pretrain_bias,
@@ -263,6 +264,11 @@ def train_from_config(
         cfg["model"] = profile_model_section(cfg["model"], data)
         auto = False
         training.setdefault("loss", profile_loss(cfg["model"].get("name")))
+        if training["loss"] == "bpnet" and "count_weight" not in (
+            training.get("loss_kwargs") or {}
+        ):
+            training["loss_kwargs"] = {**(training.get("loss_kwargs") or {}),
+                                       "count_weight": default_count_weight(data)}  # fmt: skip
     training.setdefault("loss", default_loss(data.kind))
     if verbose:
         log(
