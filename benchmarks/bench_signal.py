@@ -5,7 +5,7 @@ Targets (docs/performance.md):
 - ``tracks_vs_forward``: windows/s of ``genodeep.workflows.tracks.predict_tracks`` over one chromosome
   (load the package, read the genome, one-hot, forward, link, write bigWig) / windows/s of the bare
   forward pass of the same model on as many one-hot windows already in memory, same batch size and
-  threads, alternating 3 rounds each, medians (>= 0.9);
+  threads, alternating 3 rounds each after a warm-up, medians (>= 0.9);
 - ``memory_100mb_vs_10mb``: peak resident memory (VmHWM: all of it, the genome cache's mapped pages
   included) of the whole prediction on a 100 Mb simulated genome / on a 10 Mb one (<= 1.10, flat). Each run is its own process, so each peak is its own; both genomes'
   caches are built beforehand (building a cache is a one-time step, not prediction).
@@ -126,6 +126,8 @@ def child(genome: str, package: str, out: str, batch: int, speed: int) -> None:
     if speed:
         n = -(-sizes["chr1"] // OUTPUT)
         rates, bare = [], []
+        predict_tracks(package, genome, out, chroms=["chr1"], batch_size=batch, verbose=False)
+        _bare_rate(package, min(n, 256), batch)  # warm-up of both (page cache, kernels), not counted
         for _ in range(speed):
             t0 = time.perf_counter()
             predict_tracks(package, genome, out, chroms=["chr1"], batch_size=batch, verbose=False)
@@ -143,9 +145,9 @@ def child(genome: str, package: str, out: str, batch: int, speed: int) -> None:
                       "vmhwm": _status("VmHWM"), "anon_peak": anon.peak}))  # fmt: skip
 
 
-def _run_child(genome: Path, package: Path, out: Path, batch: int, bare: int) -> dict:
+def _run_child(genome: Path, package: Path, out: Path, batch: int, speed: int) -> dict:
     cmd = [sys.executable, __file__, "--child", str(genome), str(package), str(out), str(batch),
-           str(bare)]  # fmt: skip
+           str(speed)]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=HERE)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -163,9 +165,7 @@ def main() -> None:
     )
     mem_pkg = _package(work / "pkg_tiny", 8, 2)
     batch = 64
-    speed = _run_child(
-        genomes[small_mb], speed_pkg, work / "speed.bw", batch, 256 if QUICK else 1024
-    )
+    speed = _run_child(genomes[small_mb], speed_pkg, work / "speed.bw", batch, 3)
     ratio = speed["rate"] / speed["rate_bare"]
     mem = {mb: _run_child(genomes[mb], mem_pkg, work / f"mem_{mb}.bw", batch, 0)
            for mb in (small_mb, big_mb)}  # fmt: skip
