@@ -127,7 +127,9 @@ def child(genome: str, package: str, out: str, batch: int, speed: int) -> None:
         n = -(-sizes["chr1"] // OUTPUT)
         rates, bare = [], []
         predict_tracks(package, genome, out, chroms=["chr1"], batch_size=batch, verbose=False)
-        _bare_rate(package, min(n, 256), batch)  # warm-up of both (page cache, kernels), not counted
+        _bare_rate(
+            package, min(n, 256), batch
+        )  # warm-up of both (page cache, kernels), not counted
         for _ in range(speed):
             t0 = time.perf_counter()
             predict_tracks(package, genome, out, chroms=["chr1"], batch_size=batch, verbose=False)
