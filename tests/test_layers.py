@@ -39,6 +39,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("motifs",),
     ("interpret",),
     ("variants",),
+    ("design",),
     ("sc",),
     ("report",),
     ("workflows",),

@@ -84,6 +84,9 @@ _API: dict[str, str] = {
     "variant_attributions": "genodeep.variants",
     "effect_concentration": "genodeep.variants",
     "score_profile_variants": "genodeep.variants.profile",
+    # sequence design
+    "design": "genodeep.design.api",
+    "Constraints": "genodeep.design.constraints",
     # signal tracks
     "load_profile_data": "genodeep.data.profile",
     "write_footprints": "genodeep.data.footprint_files",

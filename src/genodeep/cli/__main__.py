@@ -37,6 +37,7 @@ SUBCOMMANDS: dict[str, str] = {
     "interpret": "_interpret",
     "motifs": "_motifs",
     "score-variants": "_variants",
+    "design": "_design",
     "denoise": "_denoise",
     "embed": "_embed",
     "generate": "_generate",

@@ -37,6 +37,7 @@ from genodeep.variants.concentration import (
     save_effect_concentration_plot,
     window_motif_hits,
 )
+from genodeep.workflows._demo_design import step_design
 from genodeep.workflows._demo_signal import step_signal
 from genodeep.workflows._demo_steps import (
     DemoContext,
@@ -307,6 +308,7 @@ STEPS: dict[str, Callable[[DemoContext], None]] = {
     "single_cell": step_single_cell,
     "zoo": step_zoo,
     "signal": step_signal,
+    "design": step_design,
 }
 
 

@@ -1,0 +1,134 @@
+"""Gradient design: near-optimal on an additive model, budget and constraints never broken, reproducible."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from genodeep.design.constraints import Constraints
+from genodeep.design.gradient import gradient_design
+from genodeep.design.objective import Objective
+from genodeep.models.spec import ModelSpec
+from toy_models import linear_model, random_onehot
+
+L = 60
+COMP = str.maketrans("ACGT", "TGCA")
+
+
+def linear_objective(seed: int = 0, length: int = L):
+    model = linear_model(length, 1, seed=seed)
+    spec = ModelSpec(task_names=["y"], kind="regression", input_length=length)
+    return model, Objective([model], [spec], "max:y", device="cpu")
+
+
+def linear_value(model, X: torch.Tensor) -> np.ndarray:
+    w, b = model.weight.detach().numpy()[0], model.bias.detach().numpy()[0]
+    return np.einsum("ncl,cl->n", X.numpy(), w) + b
+
+
+def best_gain(model, X: torch.Tensor, edits: int) -> np.ndarray:
+    """The largest gain reachable with ``edits`` substitutions: the sum of the top per-position gains."""
+    w = model.weight.detach().numpy()[0]
+    return np.array([np.sort(w.max(0) - (w * x).sum(0))[::-1][:edits].sum() for x in X.numpy()])
+
+
+def strings(X: torch.Tensor) -> list[str]:
+    return ["".join("ACGT"[i] for i in x.argmax(0).tolist()) for x in X]
+
+
+def hamming(X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    return (X.argmax(1) != Y.argmax(1)).sum(1)
+
+
+def site_starts(seq: str, patterns: list[str]) -> set[tuple[str, int]]:
+    rc = seq.translate(COMP)[::-1]
+    found = set()
+    for p in patterns:
+        found |= {(p, m.start()) for m in re.finditer(f"(?={p})", seq)}
+        found |= {(p + "-", len(seq) - m.start() - len(p)) for m in re.finditer(f"(?={p})", rc)}
+    return found
+
+
+def test_near_optimal_on_an_additive_model():
+    model, obj = linear_objective(seed=1)
+    X = random_onehot(4, L, seed=2)
+    designs, hist = gradient_design(obj, X, edits=8)
+    assert designs.shape == X.shape
+    assert (hamming(designs, X) <= 8).all()
+    gain = linear_value(model, designs) - linear_value(model, X)
+    ratio = gain / best_gain(model, X, 8)
+    assert (ratio <= 1 + 1e-5).all()
+    assert ratio.mean() >= 0.9, ratio
+    assert list(hist.columns) == [
+        "step",
+        "mean_objective",
+        "mean_sample_objective",
+        "mean_edits",
+        "seconds",
+    ]
+    assert hist["step"].tolist() == list(range(10, 201, 10))
+    assert hist["mean_objective"].iloc[-1] == pytest.approx(
+        linear_value(model, designs).mean(), abs=1e-4
+    )
+    assert np.all(np.diff(hist["mean_objective"]) >= 0)
+
+
+@pytest.mark.parametrize("budget", [1, 3])
+def test_budget_never_exceeded(budget):
+    model, obj = linear_objective(seed=3)
+    X = random_onehot(4, L, seed=4)
+    designs, _ = gradient_design(
+        obj, X, steps=40, edit_penalty=0.0, constraints=Constraints(max_edits=budget)
+    )
+    d = hamming(designs, X)
+    assert (d <= budget).all() and (d >= 1).all()
+    assert (linear_value(model, designs) > linear_value(model, X)).all()
+
+
+def test_fixed_ranges_unchanged():
+    model, obj = linear_objective(seed=5)
+    X = random_onehot(3, L, seed=6)
+    fixed = [(0, 25), (50, 60)]
+    designs, _ = gradient_design(obj, X, steps=60, constraints=Constraints(fixed=fixed))
+    for s, e in fixed:
+        assert torch.equal(designs[:, :, s:e], X[:, :, s:e])
+    assert (hamming(designs, X) >= 1).all()
+
+
+def test_gc_and_forbid_designs_valid():
+    model, obj = linear_objective(seed=7)
+    pool = random_onehot(40, L, seed=8)
+    gc = pool[:, 1:3].sum((1, 2)) / L
+    X = pool[(gc >= 0.45) & (gc <= 0.55)][:4]
+    assert len(X) == 4
+    patterns = ["GAATTC", "CA..TG", "TTTT"]
+    cons = Constraints(gc=(0.45, 0.55), forbid=["EcoRI", "CANNTG", "TTTT"])
+    designs, _ = gradient_design(obj, X, steps=60, edits=10, constraints=cons)
+    for seed, design in zip(strings(X), strings(designs), strict=True):
+        assert 0.45 * L <= design.count("G") + design.count("C") <= 0.55 * L
+        assert len(site_starts(design, patterns)) <= len(site_starts(seed, patterns))
+        assert sum(a != b for a, b in zip(seed, design)) <= 10
+    assert (linear_value(model, designs) > linear_value(model, X)).all()
+
+
+def test_same_random_state_same_result():
+    _, obj = linear_objective(seed=9)
+    X = random_onehot(2, L, seed=10)
+    a, ha = gradient_design(obj, X, steps=30, random_state=3)
+    b, hb = gradient_design(obj, X, steps=30, random_state=3)
+    assert torch.equal(a, b)
+    assert ha.drop(columns="seconds").equals(hb.drop(columns="seconds"))
+
+
+def test_argument_errors():
+    _, obj = linear_objective()
+    X = random_onehot(1, L)
+    with pytest.raises(ValueError, match="steps must be > 0"):
+        gradient_design(obj, X, steps=0)
+    with pytest.raises(ValueError, match="edit_penalty"):
+        gradient_design(obj, X, edit_penalty=-1.0)
+    with pytest.raises(ValueError, match="past the sequence end"):
+        gradient_design(obj, X, constraints=Constraints(fixed=[(50, 70)]))
