@@ -1,6 +1,6 @@
 """Design throughput vs tangermeme: greedy in-silico evolution, designs per minute on CPU.
 
-Target: genodeep's greedy :func:`~genodeep.design.evolve.evolve` (one exact fast-ISM pass per round)
+Target: genodeep's greedy :func:`~genodeep.seqdesign.evolve.evolve` (one exact fast-ISM pass per round)
 designs >= 1.0x as many sequences per minute as tangermeme's ``greedy_substitution`` (one full
 forward pass per candidate substitution, one sequence at a time), same model, same seeds, same
 objective (raise one task's raw output) and the same budget of single-base substitutions.
@@ -29,10 +29,10 @@ import warnings
 import torch
 from _common import QUICK, compare, print_timings, result, size, write_results
 
-from genodeep.design.evolve import evolve
-from genodeep.design.objective import Objective
 from genodeep.models import build_model
 from genodeep.models.spec import ModelSpec
+from genodeep.seqdesign.evolve import evolve
+from genodeep.seqdesign.objective import Objective
 
 ROUNDS = size(5, 1)
 LENGTH = size(600, 200)

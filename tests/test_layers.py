@@ -39,7 +39,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("motifs",),
     ("interpret",),
     ("variants",),
-    ("design",),
+    ("seqdesign",),
     ("sc",),
     ("report",),
     ("workflows",),

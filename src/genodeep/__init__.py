@@ -85,8 +85,8 @@ _API: dict[str, str] = {
     "effect_concentration": "genodeep.variants",
     "score_profile_variants": "genodeep.variants.profile",
     # sequence design
-    "design": "genodeep.design.api",
-    "Constraints": "genodeep.design.constraints",
+    "design": "genodeep.seqdesign.api",
+    "Constraints": "genodeep.seqdesign.constraints",
     # signal tracks
     "load_profile_data": "genodeep.data.profile",
     "write_footprints": "genodeep.data.footprint_files",

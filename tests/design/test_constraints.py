@@ -7,7 +7,7 @@ import re
 import pytest
 import torch
 
-from genodeep.design.constraints import ENZYMES, Constraints, parse_sites
+from genodeep.seqdesign.constraints import ENZYMES, Constraints, parse_sites
 from toy_models import random_onehot
 
 IUPAC = {

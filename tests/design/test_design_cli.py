@@ -48,7 +48,7 @@ def test_design_api_evolve_with_oracle(packages):
     assert len(t) == 4 and (t["edits"] <= 3).all() and t["valid"].all()
     assert (t["objective"] >= t["seed_objective"] - 1e-6).all()
     # the table's objective is the objective of the designed sequences themselves
-    from genodeep.design.objective import Objective
+    from genodeep.seqdesign.objective import Objective
 
     pkg = gd.load(m0)
     obj = Objective([pkg.model], [pkg.spec], ["max:a", "min:b"])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from genodeep.design.gan import GanResult, feedback_gan
+from genodeep.seqdesign.gan import GanResult, feedback_gan
 
 KMER = "GATA"  # not self-overlapping, so str.count counts every occurrence
 

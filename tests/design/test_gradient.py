@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from genodeep.design.constraints import Constraints
-from genodeep.design.gradient import gradient_design
-from genodeep.design.objective import Objective
 from genodeep.models.spec import ModelSpec
+from genodeep.seqdesign.constraints import Constraints
+from genodeep.seqdesign.gradient import gradient_design
+from genodeep.seqdesign.objective import Objective
 from toy_models import linear_model, random_onehot
 
 L = 60

@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from genodeep.design.objective import Objective, Term, parse_terms
 from genodeep.models.spec import ModelSpec
+from genodeep.seqdesign.objective import Objective, Term, parse_terms
 from toy_models import linear_model, random_onehot, tiny_cnn, tiny_dilated
 
 

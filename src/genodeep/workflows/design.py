@@ -1,7 +1,7 @@
 """``genodeep design``: designed sequences to files, with the oracle check and attribution logos.
 
 Writes into ``out``: ``designs.fa``, ``designs.tsv`` (one row per design, see
-:class:`~genodeep.design.api.DesignResult`), ``history.tsv``, ``summary.json``, ``summary.md`` and
+:class:`~genodeep.seqdesign.api.DesignResult`), ``history.tsv``, ``summary.json``, ``summary.md`` and
 ``plots/``: the objective over rounds and, for the best designs, DeepLIFT/SHAP logos of the seed and the
 design on the first objective term's task (edited positions shaded).
 """
@@ -17,10 +17,10 @@ import torch
 from matplotlib.figure import Figure
 
 from genodeep._io_utils import atomic_write
-from genodeep.design.api import DesignResult, _models, design
 from genodeep.interpret.api import attribute
 from genodeep.interpret.plots import plot_attribution_logo
 from genodeep.io.fasta import write_fasta
+from genodeep.seqdesign.api import DesignResult, _models, design
 from genodeep.workflows.interpret import load_sequences
 from genodeep.workflows.tables import markdown_table
 
@@ -39,7 +39,7 @@ def design_to_files(
     verbose: bool = True,
     **options: Any,
 ) -> DesignResult:
-    """Run :func:`genodeep.design.design` and write its files.
+    """Run :func:`genodeep.seqdesign.design` and write its files.
 
     Parameters
     ----------
@@ -58,7 +58,7 @@ def design_to_files(
         Best designs whose attribution logos are drawn.
     verbose : bool, default True
     **options
-        Keyword arguments of :func:`genodeep.design.design`.
+        Keyword arguments of :func:`genodeep.seqdesign.design`.
 
     Returns
     -------

@@ -8,7 +8,7 @@ fast ISM pass (:func:`genodeep.interpret.saturation_mutagenesis`) and the best a
 
 The edit budget counts positions that differ from the seed (a substitution back to the seed's base frees
 one); fixed positions, the GC range and forbidden sites are enforced on every move
-(:meth:`~genodeep.design.constraints.Constraints.allowed`).
+(:meth:`~genodeep.seqdesign.constraints.Constraints.allowed`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import torch
 
 from genodeep._progress import progress
 from genodeep._validate import check_positive
-from genodeep.design.constraints import Constraints
-from genodeep.design.objective import Objective
+from genodeep.seqdesign.constraints import Constraints
+from genodeep.seqdesign.objective import Objective
 
 __all__ = ["evolve"]
 
@@ -45,7 +45,7 @@ def evolve(
     Parameters
     ----------
     objective : Objective
-        What to raise (:class:`~genodeep.design.objective.Objective`).
+        What to raise (:class:`~genodeep.seqdesign.objective.Objective`).
     X : torch.Tensor, shape (N, 4, L)
         One-hot seeds.
     edits : int, default 10

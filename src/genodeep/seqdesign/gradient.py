@@ -24,8 +24,8 @@ import torch.nn.functional as F
 
 from genodeep._progress import progress
 from genodeep._validate import check_positive
-from genodeep.design.constraints import Constraints
-from genodeep.design.objective import Objective
+from genodeep.seqdesign.constraints import Constraints
+from genodeep.seqdesign.objective import Objective
 
 __all__ = ["gradient_design"]
 

@@ -19,13 +19,13 @@ import torch
 from torch import nn
 
 from genodeep._validate import check_choice, check_positive
-from genodeep.design.constraints import Constraints
-from genodeep.design.evolve import evolve
-from genodeep.design.gan import feedback_gan
-from genodeep.design.gradient import gradient_design
-from genodeep.design.objective import Objective
 from genodeep.models.spec import ModelSpec
 from genodeep.seq.encode import decode, one_hot
+from genodeep.seqdesign.constraints import Constraints
+from genodeep.seqdesign.evolve import evolve
+from genodeep.seqdesign.gan import feedback_gan
+from genodeep.seqdesign.gradient import gradient_design
+from genodeep.seqdesign.objective import Objective
 from genodeep.zoo.resolve import load
 
 __all__ = ["DesignResult", "design", "METHODS"]
@@ -131,7 +131,7 @@ def design(
         Seeds (evolve, gradient) or the natural sequences the GAN starts from. Default: ``n`` random
         sequences of the model's input length (``length`` for models that take any length).
     objective : str or list of str, default ``"max:0"``
-        Terms ``max:TASK``, ``min:TASK``, ``TASK=VALUE`` (see :mod:`genodeep.design.objective`).
+        Terms ``max:TASK``, ``min:TASK``, ``TASK=VALUE`` (see :mod:`genodeep.seqdesign.objective`).
     method : {"evolve", "gradient", "gan"}, default "evolve"
         Greedy/beam in-silico evolution, gradient design with discrete edits (Ledidi), or a feedback GAN.
     oracle : same kinds as ``model``, optional
@@ -145,7 +145,7 @@ def design(
     edits, beam : int
         Edit budget and rounds (evolve, gradient); beam width (evolve).
     gc, forbid, fixed, max_edits
-        Constraints (:class:`~genodeep.design.constraints.Constraints`); ``fixed`` and ``max_edits``
+        Constraints (:class:`~genodeep.seqdesign.constraints.Constraints`); ``fixed`` and ``max_edits``
         refer to a seed and do not apply to the GAN.
     random_state : int, default 0
     device : str or torch.device, optional
@@ -153,7 +153,7 @@ def design(
     **method_options
         Passed to the method: ``steps``, ``samples``, ``lr``, ``tau``, ``edit_penalty`` (gradient);
         ``rounds``, ``steps_per_round`` and the other options of
-        :func:`~genodeep.design.gan.feedback_gan` (gan).
+        :func:`~genodeep.seqdesign.gan.feedback_gan` (gan).
 
     Returns
     -------
