@@ -31,6 +31,7 @@ from _common import QUICK, compare, print_timings, result, size, write_results
 
 from genodeep.models import build_model
 from genodeep.models.spec import ModelSpec
+from genodeep.seqdesign.api import random_seeds
 from genodeep.seqdesign.evolve import evolve
 from genodeep.seqdesign.objective import Objective
 
@@ -54,13 +55,6 @@ class _Column(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)[:, self.task : self.task + 1]
-
-
-def _onehot(n: int, length: int, seed: int) -> torch.Tensor:
-    """Random one-hot seeds, shape (N, 4, L) float32."""
-    g = torch.Generator().manual_seed(seed)
-    idx = torch.randint(0, 4, (n, length), generator=g)
-    return torch.nn.functional.one_hot(idx, 4).permute(0, 2, 1).float().contiguous()
 
 
 def _tangermeme():
@@ -93,7 +87,7 @@ class _CountSubstitutions:
 
 def bench_model(label, model, spec, n, edits, peer_fn, peer_module, missing, timings, results):
     """Time genodeep's greedy evolve against tangermeme's greedy_substitution on one model."""
-    X = _onehot(n, LENGTH, seed=11)
+    X = random_seeds(n, LENGTH, random_state=11)
     obj = Objective([model], [spec], [f"max:task{TASK}"], device="cpu")
     column = _Column(model, TASK).eval()
     out: dict[str, object] = {}

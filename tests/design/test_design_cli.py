@@ -103,3 +103,16 @@ def test_refusals(packages, tmp_path, capsys):
     assert code != 0
     assert "--steps applies to --method gradient only" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_ensemble_keeps_task_names(packages, tmp_path):
+    _, (m0, m1), fasta = packages
+    out = tmp_path / "ens"
+    args = ["-q", "design", "--model", str(m0), "--model", str(m1), "--objective", "max:a"]
+    assert (
+        main([*args, "--seeds", str(fasta), "--edits", "2", "--top", "1", "--out", str(out)]) == 0
+    )
+    table = pd.read_csv(out / "designs.tsv", sep="\t")
+    assert {"a", "a_sd", "objective_sd"} <= set(table.columns)
+    assert (table["objective_sd"] > 0).all()
+    assert json.loads((out / "summary.json").read_text())["models"] == 2

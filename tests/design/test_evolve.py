@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 import torch
+from _seqs import hamming, site_starts, strings
 
 from genodeep.models.spec import ModelSpec
 from genodeep.seqdesign.constraints import Constraints
@@ -15,7 +14,6 @@ from genodeep.seqdesign.objective import Objective
 from toy_models import linear_model, random_onehot, tiny_cnn
 
 L = 60
-COMP = str.maketrans("ACGT", "TGCA")
 
 
 def linear_objective(seed: int = 0, length: int = L):
@@ -39,25 +37,6 @@ def optimum(model, X: torch.Tensor, edits: int, fixed=()) -> np.ndarray:
             gain[s:e] = 0
         out[i] += np.sort(gain)[::-1][:edits].sum()
     return out
-
-
-def strings(X: torch.Tensor) -> list[str]:
-    return ["".join("ACGT"[i] for i in x.argmax(0).tolist()) for x in X]
-
-
-def hamming(X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    return (X.argmax(1) != Y.argmax(1)).sum(1)
-
-
-def site_starts(seq: str, patterns: list[str]) -> set[tuple[str, int]]:
-    """Overlapping (pattern, start) matches on both strands; patterns are regexes of plain bases or '.'."""
-    rc = seq.translate(COMP)[::-1]
-    found = set()
-    for p in patterns:
-        found |= {(p, m.start()) for m in re.finditer(f"(?={p})", seq)}
-        k = len(p)
-        found |= {(p + "-", len(seq) - m.start() - k) for m in re.finditer(f"(?={p})", rc)}
-    return found
 
 
 @pytest.mark.parametrize("edits", [1, 5])

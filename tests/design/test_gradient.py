@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 import torch
+from _seqs import hamming, site_starts, strings
 
 from genodeep.models.spec import ModelSpec
 from genodeep.seqdesign.constraints import Constraints
@@ -15,7 +14,6 @@ from genodeep.seqdesign.objective import Objective
 from toy_models import linear_model, random_onehot
 
 L = 60
-COMP = str.maketrans("ACGT", "TGCA")
 
 
 def linear_objective(seed: int = 0, length: int = L):
@@ -33,23 +31,6 @@ def best_gain(model, X: torch.Tensor, edits: int) -> np.ndarray:
     """The largest gain reachable with ``edits`` substitutions: the sum of the top per-position gains."""
     w = model.weight.detach().numpy()[0]
     return np.array([np.sort(w.max(0) - (w * x).sum(0))[::-1][:edits].sum() for x in X.numpy()])
-
-
-def strings(X: torch.Tensor) -> list[str]:
-    return ["".join("ACGT"[i] for i in x.argmax(0).tolist()) for x in X]
-
-
-def hamming(X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    return (X.argmax(1) != Y.argmax(1)).sum(1)
-
-
-def site_starts(seq: str, patterns: list[str]) -> set[tuple[str, int]]:
-    rc = seq.translate(COMP)[::-1]
-    found = set()
-    for p in patterns:
-        found |= {(p, m.start()) for m in re.finditer(f"(?={p})", seq)}
-        found |= {(p + "-", len(seq) - m.start() - len(p)) for m in re.finditer(f"(?={p})", rc)}
-    return found
 
 
 def test_near_optimal_on_an_additive_model():

@@ -186,5 +186,8 @@ def test_chrombpnet_trains_and_freezes_its_bias(tmp_path):
 
 
 def test_a_new_cache_dir_is_accepted(tmp_path):
+    """A cache folder that does not exist yet is not refused as a missing input path."""
     cfg = {"data": {"kind": "simulate_profile", "cache_dir": str(tmp_path / "new")}}
-    load_config(cfg)
+    loaded = load_config(cfg)
+    assert loaded["data"]["cache_dir"] == str(tmp_path / "new")
+    assert not (tmp_path / "new").exists()  # made when the data is first written, not by the check

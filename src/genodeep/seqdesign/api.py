@@ -26,6 +26,7 @@ from genodeep.seqdesign.evolve import evolve
 from genodeep.seqdesign.gan import feedback_gan
 from genodeep.seqdesign.gradient import gradient_design
 from genodeep.seqdesign.objective import Objective
+from genodeep.zoo.package import Package
 from genodeep.zoo.resolve import load
 
 __all__ = ["DesignResult", "design", "METHODS"]
@@ -61,19 +62,26 @@ class DesignResult:
     seeds: torch.Tensor | None = None
 
 
-def _models(model) -> tuple[list[nn.Module], list[ModelSpec]]:
-    """A package/path/zoo name/module or a list of them -> (modules, specs)."""
+def load_models(model) -> list[Package]:
+    """A package, path, zoo name or module, or a list of them -> loaded packages (each loaded once).
+
+    A bare ``torch.nn.Module`` gets a spec from its own attributes (tasks ``task_0``, ``task_1`` ...).
+    """
     items = list(model) if isinstance(model, (list, tuple)) else [model]
-    mods, specs = [], []
-    for item in items:
-        if isinstance(item, nn.Module):
-            mods.append(item.eval())
-            specs.append(ModelSpec.from_dict(None, item))
-            continue
-        pkg = load(item) if not hasattr(item, "model") else item
-        mods.append(pkg.model.eval())
-        specs.append(pkg.spec)
-    return mods, specs
+    return [
+        Package(item)
+        if isinstance(item, nn.Module)
+        else item
+        if hasattr(item, "model")
+        else load(item)
+        for item in items
+    ]
+
+
+def _models(model) -> tuple[list[nn.Module], list[ModelSpec]]:
+    """Models and their specs, from anything :func:`load_models` takes."""
+    pkgs = load_models(model)
+    return [p.model.eval() for p in pkgs], [p.spec for p in pkgs]
 
 
 def _as_onehot(X, name: str) -> torch.Tensor:

@@ -97,8 +97,10 @@ def evolve(
         if b == 1:
             top, where = cand.max(1)
             move = top > score[:, 0] + TOL
-            for i in move.nonzero().squeeze(1).tolist():
-                _apply(cur, i, where[i].item(), c, length)
+            moved = move.nonzero().squeeze(1)
+            base, pos = where[moved] // length, where[moved] % length
+            cur[moved, :, pos] = 0
+            cur[moved, base, pos] = 1
             score[:, 0] = torch.where(move, top, score[:, 0])
             alive[:, 0] &= move
         else:
@@ -106,8 +108,7 @@ def evolve(
         flat = score.view(n, b)
         top, arg = flat.max(1)
         better = top > best
-        for i in better.nonzero().squeeze(1).tolist():
-            best_x[i] = cur[i * b + arg[i]]
+        best_x[better] = cur.view(n, b, c, length)[torch.arange(n), arg][better]
         best = torch.where(better, top, best)
         rows.append(_row(r, best, alive, time.perf_counter() - t0))
     return best_x, pd.DataFrame(rows)
@@ -122,13 +123,6 @@ def _row(r: int, best: torch.Tensor, alive: torch.Tensor, seconds: float) -> dic
         "active": int(alive.sum()),
         "seconds": round(seconds, 3),
     }
-
-
-def _apply(X: torch.Tensor, row: int, flat: int, c: int, length: int) -> None:
-    """Substitute in place: ``flat`` indexes (base, position) of one sequence's (C, L)."""
-    base, pos = divmod(flat, length)
-    X[row, :, pos] = 0
-    X[row, base, pos] = 1
 
 
 def _beam_step(

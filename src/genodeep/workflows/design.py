@@ -20,7 +20,7 @@ from genodeep._io_utils import atomic_write
 from genodeep.interpret.api import attribute
 from genodeep.interpret.plots import plot_attribution_logo
 from genodeep.io.fasta import write_fasta
-from genodeep.seqdesign.api import DesignResult, _models, design
+from genodeep.seqdesign.api import DesignResult, design, load_models
 from genodeep.workflows.interpret import load_sequences
 from genodeep.workflows.tables import markdown_table
 
@@ -64,13 +64,11 @@ def design_to_files(
     -------
     DesignResult
     """
-    mods, specs = _models(model)
-    length = specs[0].input_length or options.get("length")
+    pkgs = load_models(model)
+    length = pkgs[0].spec.input_length or options.get("length")
     X = load_sequences(seeds, genome=genome, length=length)[0] if seeds is not None else None
     nat = load_sequences(natural, genome=genome, length=length)[0] if natural is not None else None
-    res = design(
-        mods if len(mods) > 1 else model, X, oracle=oracle, natural=nat, verbose=verbose, **options
-    )
+    res = design(pkgs, X, oracle=oracle, natural=nat, verbose=verbose, **options)
     out = Path(out_dir)
     (out / "plots").mkdir(parents=True, exist_ok=True)
     write_fasta(out / "designs.fa", dict(zip(res.table["id"], res.table["sequence"], strict=True)))
@@ -81,7 +79,7 @@ def design_to_files(
     with atomic_write(out / "summary.json") as fh:
         json.dump(res.summary, fh, indent=2)
     _plot_history(res, out / "plots" / "history.png")
-    logos = plot_design_logos(mods[0], res, out / "plots", seeds=res.seeds, top=top)
+    logos = plot_design_logos(pkgs[0].model, res, out / "plots", seeds=res.seeds, top=top)
     with atomic_write(out / "summary.md") as fh:
         fh.write(summary_markdown(res, logos))
     if verbose:
@@ -106,7 +104,7 @@ def plot_design_logos(
     order = res.table.sort_values("objective", ascending=False).index[: max(0, int(top))].tolist()
     if not order:
         return []
-    task = int(_first_task(res))
+    task = int(res.summary["first_task"])
     rows = torch.tensor(order)
     Xd = res.X[rows]
     att = attribute(model, Xd, method="deepliftshap", target=task, random_state=0).attributions
@@ -151,10 +149,6 @@ def plot_design_logos(
         fig.savefig(folder / name, dpi=110)
         names.append(name)
     return names
-
-
-def _first_task(res: DesignResult) -> int:
-    return res.summary.get("first_task", 0)
 
 
 def _plot_history(res: DesignResult, path: Path) -> None:
