@@ -116,3 +116,18 @@ def test_cli_ensemble_keeps_task_names(packages, tmp_path):
     assert {"a", "a_sd", "objective_sd"} <= set(table.columns)
     assert (table["objective_sd"] > 0).all()
     assert json.loads((out / "summary.json").read_text())["models"] == 2
+
+
+def test_disagreement_penalty_moves_designs_where_models_agree(packages, tmp_path):
+    _, (m0, m1), fasta = packages
+    seeds = list(gd.read_fasta(fasta).values())[:8]
+    free = gd.design([m0, m1], seeds, objective="max:a", edits=4)
+    held = gd.design([m0, m1], seeds, objective="max:a", edits=4, disagreement=3.0)
+    assert held.summary["disagreement_weight"] == 3.0 and free.summary["disagreement_weight"] == 0
+    assert held.table["objective_sd"].mean() < free.table["objective_sd"].mean()
+    out = tmp_path / "agree"
+    args = ["-q", "design", "--model", str(m0), "--model", str(m1), "--objective", "max:a"]
+    args += ["--seeds", str(fasta), "--edits", "2", "--top", "1", "--disagreement", "2"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text())["disagreement_weight"] == 2.0
+    assert "minus 2 x their SD" in (out / "summary.md").read_text()

@@ -187,3 +187,45 @@ def test_refuses_mismatched_models():
         Objective([a, b], [spec()], "max:a", device="cpu")
     with pytest.raises(ValueError, match="at least one model"):
         Objective([], [], "max:a", device="cpu")
+
+
+def test_disagreement_penalty_subtracts_the_models_sd():
+    L = 15
+    models = [linear_model(L, 2, seed=21), linear_model(L, 2, seed=22), linear_model(L, 2, seed=23)]
+    s = spec(kind="regression", input_length=L)
+    plain = Objective(models, [s] * 3, "max:a, min:b", device="cpu")
+    obj = Objective(models, [s] * 3, "max:a, min:b", device="cpu", disagreement=0.7)
+    X = random_onehot(5, L, seed=24)
+    outs = torch.stack(
+        [torch.einsum("ncl,tcl->nt", X, m.weight.detach()) + m.bias.detach() for m in models]
+    )
+    per = outs[..., 0] - outs[..., 1]  # (M, N): each model's own objective
+    want = per.mean(0) - 0.7 * per.std(0, unbiased=False)
+    torch.testing.assert_close(obj(X), want, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(obj.per_model(X), plain.per_model(X))
+    assert (obj(X) < plain(X)).all()
+    # exact substitution scores include the penalty
+    torch.testing.assert_close(
+        obj.substitutions(X[:2]), brute_substitutions(obj, X[:2]), atol=1e-4, rtol=1e-4
+    )
+    # one model: the penalty has nothing to measure
+    one = Objective(models[:1], [s], "max:a", device="cpu", disagreement=5.0)
+    torch.testing.assert_close(one(X), Objective(models[:1], [s], "max:a", device="cpu")(X))
+    assert "0.7*sd" in repr(obj)
+
+
+def test_disagreement_penalty_has_a_finite_gradient_where_models_agree():
+    L = 10
+    m = linear_model(L, 1, seed=25)
+    s = spec(["y"], kind="regression", input_length=L)
+    obj = Objective([m, m], [s, s], "max:y", device="cpu", disagreement=1.0)
+    X = random_onehot(3, L, seed=26).requires_grad_(True)
+    obj(X, grad=True).sum().backward()
+    assert torch.isfinite(X.grad).all()
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
+def test_disagreement_weight_is_checked(bad):
+    m = linear_model(10, 1, seed=1)
+    with pytest.raises(ValueError, match="disagreement"):
+        Objective([m], [spec(["y"])], "max:y", device="cpu", disagreement=bad)

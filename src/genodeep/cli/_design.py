@@ -9,7 +9,8 @@ HELP = "design sequences: greedy/beam evolution, gradient design (Ledidi) or a f
 EPILOG = """\
 Objective terms (--objective, repeatable): max:TASK, min:TASK, TASK=VALUE (a value on the prediction
 scale: probability, rate or count), with an optional weight, 2*max:TASK. TASK is a task name or index.
-Several --model packages form an ensemble (their mean is optimised; their disagreement is reported).
+Several --model packages form an ensemble (their mean is optimised; their disagreement is reported, and
+--disagreement W subtracts W times it from the objective).
 --oracle packages take no part in the design and score designs, seeds and natural sequences.
 Writes into --out: designs.fa, designs.tsv, history.tsv, summary.json, summary.md, plots/ (objective
 over rounds; DeepLIFT/SHAP logos of the best designs and their seeds, edits shaded)."""
@@ -119,6 +120,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="most positions that may differ from the seed (default: --edits)",
     )
     p.add_argument(
+        "--disagreement",
+        type=float,
+        default=0.0,
+        metavar="W",
+        help="ensembles: subtract W x the models' SD of the objective (designs the models agree on; "
+        "default 0)",
+    )
+    p.add_argument(
         "--top", type=int, default=3, help="best designs with attribution logos (default 3)"
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
@@ -162,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
         forbid=args.forbid,
         fixed=args.fixed,
         max_edits=args.max_edits,
+        disagreement=args.disagreement,
         random_state=args.random_state,
         device=args.device,
         **options,

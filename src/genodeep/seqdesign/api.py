@@ -124,6 +124,7 @@ def design(
     forbid: Sequence[str] = (),
     fixed: Sequence[tuple[int, int]] = (),
     max_edits: int | None = None,
+    disagreement: float = 0.0,
     random_state: int = 0,
     device: str | torch.device | None = None,
     verbose: bool = False,
@@ -155,6 +156,10 @@ def design(
     gc, forbid, fixed, max_edits
         Constraints (:class:`~genodeep.seqdesign.constraints.Constraints`); ``fixed`` and ``max_edits``
         refer to a seed and do not apply to the GAN.
+    disagreement : float, default 0.0
+        With an ensemble, subtract this weight times the models' standard deviation of the objective, so
+        that designs go where the models agree (:class:`~genodeep.seqdesign.objective.Objective`). The
+        ``objective`` column and the summary's means include the penalty; ``objective_sd`` is the deviation.
     random_state : int, default 0
     device : str or torch.device, optional
     verbose : bool, default False
@@ -169,7 +174,7 @@ def design(
     """
     check_choice("method", method, METHODS)
     mods, specs = _models(model)
-    obj = Objective(mods, specs, objective, device=device)
+    obj = Objective(mods, specs, objective, device=device, disagreement=disagreement)
     cons = Constraints(gc=gc, forbid=forbid, fixed=fixed, max_edits=max_edits)
     if method == "gan" and (cons.fixed or cons.max_edits is not None):
         raise ValueError(
@@ -228,6 +233,8 @@ def design(
         "objective": [t.label() for t in obj.terms],
         "first_task": obj.terms[0].task,
         "models": len(mods),
+        "disagreement_weight": obj.disagreement if len(mods) > 1 else 0.0,
+        "mean_objective_sd": float(table["objective_sd"].mean()),
         "constraints": cons.describe(),
         "designs": len(designs),
         "seconds": round(seconds, 3),

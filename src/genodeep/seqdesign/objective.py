@@ -15,7 +15,9 @@ binned models). Raw outputs are what the models were trained on and
 are unbounded, so ``max:`` keeps pushing where a probability would saturate at 1.
 
 With several models, :meth:`Objective.per_model` gives each model's own objective; their standard
-deviation over models is reported as the ensemble's disagreement.
+deviation over models is reported as the ensemble's disagreement. ``disagreement=w`` subtracts ``w`` times
+that deviation from the objective, so that designs move where the models agree rather than into regions
+one model over-rates (a design the ensemble disputes is one an independent oracle is likely to dispute).
 """
 
 from __future__ import annotations
@@ -142,6 +144,10 @@ class Objective:
         See the module docstring.
     device : str or torch.device, optional
         ``None`` picks CUDA when available.
+    disagreement : float, default 0.0
+        Weight of the ensemble's disagreement penalty: the objective is the terms on the ensemble mean minus
+        ``disagreement`` times the standard deviation of the models' own objectives (no effect for one
+        model).
     """
 
     def __init__(
@@ -151,9 +157,14 @@ class Objective:
         terms: str | Sequence[str],
         *,
         device: str | torch.device | None = None,
+        disagreement: float = 0.0,
     ) -> None:
         if not models:
             raise ValueError("design needs at least one model")
+        if not math.isfinite(disagreement) or disagreement < 0:
+            raise ValueError(
+                f"disagreement must be a finite weight >= 0 (0: no penalty); got {disagreement}"
+            )
         if len(specs) != len(models):
             raise ValueError(f"{len(models)} models but {len(specs)} specs")
         for i, spec in enumerate(specs):
@@ -177,9 +188,14 @@ class Objective:
         self.links = [s.link or "identity" for s in specs]
         self.terms = parse_terms(terms, self.specs[0])
         self.input_length = next(iter(lengths), None)
+        self.disagreement = float(disagreement)
 
     def __repr__(self) -> str:
-        return f"Objective({', '.join(t.label() for t in self.terms)}; {len(self.models)} model(s))"
+        penalty = (
+            f" - {self.disagreement:g}*sd" if self.disagreement and len(self.models) > 1 else ""
+        )
+        terms = ", ".join(t.label() for t in self.terms)
+        return f"Objective({terms}{penalty}; {len(self.models)} model(s))"
 
     @property
     def tasks(self) -> list[int]:
@@ -202,8 +218,18 @@ class Objective:
         return torch.stack(out)
 
     def combine(self, raw: torch.Tensor) -> torch.Tensor:
-        """Raw outputs (M, ..., K) -> objective (...): the terms summed on the ensemble mean."""
-        mean = raw.mean(0)
+        """Raw outputs (M, ..., K) -> objective (...): the terms summed on the ensemble mean, minus the
+        disagreement penalty."""
+        total = self._terms(raw.mean(0))
+        if self.disagreement and raw.shape[0] > 1:
+            per = torch.stack([self._terms(r) for r in raw])
+            # sqrt(var + eps): a finite gradient where the models agree exactly
+            sd = (per.var(0, unbiased=False) + 1e-12).sqrt()
+            total = total - self.disagreement * sd
+        return total
+
+    def _terms(self, mean: torch.Tensor) -> torch.Tensor:
+        """Raw outputs (..., K) -> the weighted terms summed, (...)."""
         total = torch.zeros_like(mean[..., 0])
         for k, term in enumerate(self.terms):
             v = mean[..., k]
@@ -220,9 +246,8 @@ class Objective:
         return self.combine(self.raw(X, grad=grad))
 
     def per_model(self, X: torch.Tensor) -> torch.Tensor:
-        """Each model's own objective, (M, N)."""
-        raw = self.raw(X)
-        return torch.stack([self.combine(raw[i : i + 1]) for i in range(raw.shape[0])])
+        """Each model's own objective (without the disagreement penalty), (M, N)."""
+        return torch.stack([self._terms(r) for r in self.raw(X)])
 
     def predictions(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Ensemble mean and standard deviation over models of each term's task on the prediction scale.

@@ -177,7 +177,13 @@ def summary_markdown(res: DesignResult, logos: list[str]) -> str:
     lines = [
         f"# Designs ({s['method']})",
         "",
-        f"- objective: {', '.join(s['objective'])} ({s['models']} design model(s))",
+        f"- objective: {', '.join(s['objective'])} ({s['models']} design model(s))"
+        + (
+            f", minus {s['disagreement_weight']:g} x their SD (mean SD of designs "
+            f"{s['mean_objective_sd']:.3g})"
+            if s.get("disagreement_weight")
+            else ""
+        ),
         f"- constraints: {s['constraints']}",
         f"- {s['designs']} designs in {s['seconds']:.1f} s ({s['designs_per_minute']:.3g} per minute)",
         f"- mean objective: {s['mean_objective']:.4g}"
