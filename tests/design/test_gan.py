@@ -60,6 +60,19 @@ def test_feedback_raises_scores(kmer_run):
     assert h["n_replaced"].sum() > 0
     assert h["mean_feedback_set"].iloc[0] == pytest.approx(real_mean)
     assert h["mean_feedback_set"].iloc[-1] > h["mean_feedback_set"].iloc[0]
+    # replace="worst" (default): an accepted sequence always displaces a lower score
+    assert (np.diff(h["mean_feedback_set"].to_numpy()) >= -1e-9).all()
+
+
+def test_oldest_replacement_is_a_ring_buffer():
+    X = _real(48, 30, seed=4)
+    res = feedback_gan(
+        _kmer_score, X, n_designs=8, rounds=4, steps_per_round=5, replace="oldest", device="cpu"
+    )
+    h = res.history
+    assert h["n_replaced"].sum() > 0 and len(res.X) == 8
+    # each accepted sequence scores above the feedback set's median when it enters
+    assert h["mean_feedback_set"].iloc[-1] >= h["mean_feedback_set"].iloc[0]
 
 
 def test_shapes_onehot_distinct_sorted(kmer_run):
@@ -134,6 +147,8 @@ def test_bad_inputs():
         feedback_gan(_kmer_score, X[0])
     with pytest.raises(ValueError, match=r"shape \(N, 4, L\)"):
         feedback_gan(_kmer_score, X[:, :3])
+    with pytest.raises(ValueError, match="replace"):
+        feedback_gan(_kmer_score, X, replace="newest")
     soft = X.clone()
     soft[0, :, 5] = 0.25
     with pytest.raises(ValueError, match="one-hot"):

@@ -5,8 +5,14 @@ trained with the Wasserstein loss and a gradient penalty (Gulrajani et al. 2017:
 betas (0.5, 0.9), five critic updates per generator update) to tell generated soft sequences from the
 one-hot sequences of a *feedback set*. The feedback set starts as the natural sequences. After each
 round of training, generated sequences (argmax one-hot) are scored; the distinct valid ones scoring
-above the median score of the feedback set replace its oldest entries, so the generator is pulled
-toward sequences that the scorer likes while staying close to what it has seen.
+above the median score of the feedback set replace its lowest-scoring entries (``replace="worst"``, the
+default; FBGAN replaces the oldest, ``replace="oldest"``), so the generator is pulled toward sequences
+that the scorer likes while staying close to what it has seen. Replacing the worst makes the feedback
+set's scores rise monotonically, which matters at the short budgets of a CPU: on a simulated motif task
+(L = 200, 300 natural sequences, 20 rounds of 10 updates) the independent oracle scored the designs
+2.3 (worst, 300 scored per round) against 0.9 (oldest, 75 per round), natural mean 0.06; 40 rounds of
+25 updates reached 3.8 with the generated mean still rising. Evolution and gradient design from seeds
+reach more at these budgets (about 6.2-6.6 on the same task); the GAN is for sequences de novo.
 
 Two guards against the feedback loop collapsing an untrained generator onto a few sequences (FBGAN
 pretrains the GAN for many epochs first): no feedback during the first quarter of the rounds, and at
@@ -36,7 +42,7 @@ from torch import nn
 
 from genodeep._device import resolve_device
 from genodeep._progress import progress
-from genodeep._validate import check_positive
+from genodeep._validate import check_choice, check_positive
 
 __all__ = ["GanResult", "feedback_gan"]
 
@@ -191,6 +197,7 @@ def feedback_gan(
     channels: int = 16,
     batch_size: int = 64,
     lr: float = 1e-3,
+    replace: str = "worst",
     random_state: int = 0,
     device: str | torch.device | None = None,
     verbose: bool = False,
@@ -213,7 +220,8 @@ def feedback_gan(
         Generator updates per round; each follows 5 critic updates.
     n_feedback : int, optional
         Sequences generated and scored per round (duplicates and invalid ones are dropped before
-        scoring); default ``max(32, N // 4)``.
+        scoring); default ``max(256, min(N, 2048))``: scoring is cheap next to training, and more
+        candidates give the feedback more to choose from.
     valid : callable, optional
         Maps ``(B, 4, L)`` one-hot sequences to ``(B,)`` bools; only valid sequences enter the
         feedback set and the designs.
@@ -225,6 +233,9 @@ def feedback_gan(
         Sequences per training batch.
     lr : float, default 1e-3
         Adam learning rate of both networks (high for short runs; 1e-4 as in WGAN-GP for long ones).
+    replace : {"worst", "oldest"}, default "worst"
+        Which entries of the feedback set the accepted sequences replace: the lowest-scoring ones (the
+        set's scores only rise) or the oldest ones (FBGAN's ring buffer).
     random_state : int, default 0
         Seeds weights, noise and batches: the same seed gives the same designs on CPU.
     device : str or torch.device, optional
@@ -250,8 +261,9 @@ def feedback_gan(
     ]:
         check_positive(name, value)
     n, _, length = X_real.shape
-    n_feedback = max(32, n // 4) if n_feedback is None else n_feedback
+    n_feedback = max(256, min(n, 2048)) if n_feedback is None else n_feedback
     check_positive("n_feedback", n_feedback)
+    check_choice("replace", replace, ("worst", "oldest"))
     dev = resolve_device(device)
     chunk = max(batch_size, 256)
 
@@ -325,8 +337,13 @@ def feedback_gan(
         cap = 0 if rnd < warmup else max(1, int(_MAX_NEW * n))
         new = sorted(new, key=lambda i: -sg[i].item())[:cap]
         for i in new:
-            feed[oldest], feed_scores[oldest], feed_keys[oldest] = Xg[i], sg[i], keys[i]
-            oldest = (oldest + 1) % n
+            if replace == "worst":
+                slot = int(feed_scores.argmin())
+                if sg[i] <= feed_scores[slot]:
+                    continue
+            else:
+                slot, oldest = oldest, (oldest + 1) % n
+            feed[slot], feed_scores[slot], feed_keys[slot] = Xg[i], sg[i], keys[i]
         rows.append(
             {
                 "round": rnd,
