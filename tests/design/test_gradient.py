@@ -104,6 +104,14 @@ def test_same_random_state_same_result():
     assert ha.drop(columns="seconds").equals(hb.drop(columns="seconds"))
 
 
+def test_the_models_weights_are_untouched():
+    model, obj = linear_objective(seed=11)
+    before = [p.detach().clone() for p in model.parameters()]
+    gradient_design(obj, random_onehot(2, L, seed=12), steps=5)
+    assert all(p.grad is None for p in model.parameters())  # no weight gradients computed
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before, strict=True))
+
+
 def test_argument_errors():
     _, obj = linear_objective()
     X = random_onehot(1, L)

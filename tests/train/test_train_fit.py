@@ -392,3 +392,19 @@ def test_a_run_that_never_improves_says_so(tmp_path):
     with pytest.warns(UserWarning, match="never improved after epoch 0"):
         fit(model, (X.float(), y), (X.float(), 1 - y), max_epochs=6, patience=2, lr=0.05,
             verbose=False)  # fmt: skip
+
+
+class Diverging(TinyCNN):
+    """Outputs that overflow after the first step: what an exp activation with a high rate can do."""
+
+    def forward(self, x):
+        return super().forward(x) * torch.tensor(float("inf"))
+
+
+def test_a_diverged_run_stops_with_what_to_change(tmp_path):
+    X, y = motif_data(64)
+    with pytest.raises(FloatingPointError, match=r"diverged in epoch 0 of Diverging.*training\.lr"):
+        fit(
+            Diverging(), (X[:48], y[:48]), (X[48:], y[48:]),
+            max_epochs=3, lr=0.01, batch_size=16, out_dir=tmp_path, verbose=False,
+        )  # fmt: skip

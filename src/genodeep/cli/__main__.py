@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         IsADirectoryError,
         ImportError,
         KeyError,
+        FloatingPointError,
     ) as err:
         msg = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"genodeep {args.command}: error: {msg}", file=sys.stderr)

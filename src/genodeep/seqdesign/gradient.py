@@ -127,7 +127,7 @@ def gradient_design(
         excess = n_edits if budget is None else F.relu(n_edits - budget)
         loss = (-value + penalty * excess).mean()
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward(inputs=[W])  # the logits only: no weight gradients, the models stay untouched
         opt.step()
         if budget is not None:  # dual ascent: the penalty grows while samples overrun the budget
             over = bool((n_edits.detach() > budget).float().mean() > 0.5)

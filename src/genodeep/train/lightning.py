@@ -467,6 +467,7 @@ class GenodeepTask(L.LightningModule):
         }
         self._pending = {}
         self.history.append(record)
+        _check_finite_losses(record, type(self.model).__name__)
 
     def configure_optimizers(self):
         cls = OPTIMIZERS[self.optimizer_name]
@@ -550,3 +551,18 @@ def _set_rng_states(states: Mapping[str, Any]) -> None:
         and len(states["cuda"]) == torch.cuda.device_count()
     ):
         torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _check_finite_losses(record: Mapping[str, float], model_name: str) -> None:
+    """Stop a run whose training or validation loss became NaN or infinite, with what to change.
+
+    A diverged run must not go on to save NaN weights and report NaN metrics as if it had finished."""
+    bad = {k: v for k, v in record.items() if k.endswith("loss") and not math.isfinite(v)}
+    if bad:
+        what = ", ".join(f"{k} = {v}" for k, v in bad.items())
+        raise FloatingPointError(
+            f"training diverged in epoch {record['epoch']} of {model_name}: {what}. Lower the "
+            f"learning rate (training.lr, now {record.get('lr', float('nan')):g}), use a bounded "
+            "first-layer activation (relu rather than exp), or check the inputs and labels for "
+            "NaN or extreme values; no model was saved from this run."
+        )
