@@ -5,38 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _additive import best_gain, linear_objective, linear_value
 from _seqs import hamming, site_starts, strings
 
 from genodeep.models.spec import ModelSpec
 from genodeep.seqdesign.constraints import Constraints
 from genodeep.seqdesign.evolve import evolve
 from genodeep.seqdesign.objective import Objective
-from toy_models import linear_model, random_onehot, tiny_cnn
+from toy_models import random_onehot, tiny_cnn
 
 L = 60
 
 
-def linear_objective(seed: int = 0, length: int = L):
-    model = linear_model(length, 1, seed=seed)
-    spec = ModelSpec(task_names=["y"], kind="regression", input_length=length)
-    return model, Objective([model], [spec], "max:y", device="cpu")
-
-
-def linear_value(model, X: torch.Tensor) -> np.ndarray:
-    w, b = model.weight.detach().numpy()[0], model.bias.detach().numpy()[0]
-    return np.einsum("ncl,cl->n", X.numpy(), w) + b
-
-
 def optimum(model, X: torch.Tensor, edits: int, fixed=()) -> np.ndarray:
-    """Objective after the ``edits`` best single-position gains (max_b w[b, l] - w[seed, l])."""
-    w = model.weight.detach().numpy()[0]  # (4, L)
-    out = linear_value(model, X)
-    for i, x in enumerate(X.numpy()):
-        gain = w.max(0) - (w * x).sum(0)
-        for s, e in fixed:
-            gain[s:e] = 0
-        out[i] += np.sort(gain)[::-1][:edits].sum()
-    return out
+    """Objective after the ``edits`` best single-position gains."""
+    return linear_value(model, X) + best_gain(model, X, edits, fixed)
 
 
 @pytest.mark.parametrize("edits", [1, 5])

@@ -5,32 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _additive import best_gain, linear_objective, linear_value
 from _seqs import hamming, site_starts, strings
 
-from genodeep.models.spec import ModelSpec
 from genodeep.seqdesign.constraints import Constraints
 from genodeep.seqdesign.gradient import gradient_design
-from genodeep.seqdesign.objective import Objective
-from toy_models import linear_model, random_onehot
+from toy_models import random_onehot
 
 L = 60
-
-
-def linear_objective(seed: int = 0, length: int = L):
-    model = linear_model(length, 1, seed=seed)
-    spec = ModelSpec(task_names=["y"], kind="regression", input_length=length)
-    return model, Objective([model], [spec], "max:y", device="cpu")
-
-
-def linear_value(model, X: torch.Tensor) -> np.ndarray:
-    w, b = model.weight.detach().numpy()[0], model.bias.detach().numpy()[0]
-    return np.einsum("ncl,cl->n", X.numpy(), w) + b
-
-
-def best_gain(model, X: torch.Tensor, edits: int) -> np.ndarray:
-    """The largest gain reachable with ``edits`` substitutions: the sum of the top per-position gains."""
-    w = model.weight.detach().numpy()[0]
-    return np.array([np.sort(w.max(0) - (w * x).sum(0))[::-1][:edits].sum() for x in X.numpy()])
 
 
 def test_near_optimal_on_an_additive_model():

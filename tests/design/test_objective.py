@@ -31,6 +31,13 @@ def brute_substitutions(obj: Objective, X: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def linear_outputs(models, X: torch.Tensor) -> torch.Tensor:
+    """Outputs of linear models computed from their weights, (M, N, T)."""
+    return torch.stack(
+        [torch.einsum("ncl,tcl->nt", X, m.weight.detach()) + m.bias.detach() for m in models]
+    )
+
+
 def test_parse_terms_names_indices_weights():
     s = spec(kind="regression")
     terms = parse_terms("max:a, min:b, 2*max:a, 0.5 * min : 1, max:-1", s)
@@ -98,9 +105,7 @@ def test_ensemble_of_linear_models():
     s = spec(kind="regression", input_length=L)
     obj = Objective(models, [s, s], "max:a, min:b", device="cpu")
     X = random_onehot(6, L, seed=3)
-    outs = torch.stack(
-        [torch.einsum("ncl,tcl->nt", X, m.weight.detach()) + m.bias.detach() for m in models]
-    )  # (M, N, T)
+    outs = linear_outputs(models, X)
     per = outs[..., 0] - outs[..., 1]
     torch.testing.assert_close(obj(X), per.mean(0), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(obj.per_model(X), per, atol=1e-5, rtol=1e-5)
@@ -196,9 +201,7 @@ def test_disagreement_penalty_subtracts_the_models_sd():
     plain = Objective(models, [s] * 3, "max:a, min:b", device="cpu")
     obj = Objective(models, [s] * 3, "max:a, min:b", device="cpu", disagreement=0.7)
     X = random_onehot(5, L, seed=24)
-    outs = torch.stack(
-        [torch.einsum("ncl,tcl->nt", X, m.weight.detach()) + m.bias.detach() for m in models]
-    )
+    outs = linear_outputs(models, X)
     per = outs[..., 0] - outs[..., 1]  # (M, N): each model's own objective
     want = per.mean(0) - 0.7 * per.std(0, unbiased=False)
     torch.testing.assert_close(obj(X), want, atol=1e-5, rtol=1e-5)

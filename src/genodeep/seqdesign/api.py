@@ -193,7 +193,7 @@ def design(
             "the model's input length"
         )
     natural = _as_onehot(natural, "natural")
-    if natural is None and X is not None:
+    if natural is None:
         natural = X
     t0 = time.perf_counter()
     seeds = X
@@ -250,12 +250,13 @@ def design(
 
 
 def _table(obj: Objective, designs, seeds, cons: Constraints) -> pd.DataFrame:
-    pred, sd = obj.predictions(designs)
-    per = obj.per_model(designs).cpu()
+    raw = obj.raw(designs)  # one pass of every model; everything below is derived from it
+    pred, sd = obj.to_predictions(raw)
+    per = obj.split(raw).cpu()
     df = pd.DataFrame({"id": [f"design_{i + 1}" for i in range(len(designs))]})
     if seeds is not None:
         df["seed"] = np.arange(len(designs))
-    df["objective"] = obj(designs).cpu().numpy()
+    df["objective"] = obj.combine(raw).cpu().numpy()
     df["objective_sd"] = per.std(0, unbiased=False).numpy() if per.shape[0] > 1 else 0.0
     if seeds is not None:
         df["seed_objective"] = obj(seeds).cpu().numpy()
@@ -274,9 +275,10 @@ def _oracle_check(oracle, terms, table, designs, seeds, natural, device) -> dict
     """Oracle objective of designs, seeds and natural sequences; adds oracle columns to ``table``."""
     mods, specs = _models(oracle)
     orc = Objective(mods, specs, terms, device=device)
-    d = orc(designs).cpu().numpy()
+    raw = orc.raw(designs)
+    d = orc.combine(raw).cpu().numpy()
     table["oracle_objective"] = d
-    pred, _ = orc.predictions(designs)
+    pred, _ = orc.to_predictions(raw)
     for k, term in enumerate(orc.terms):
         table[f"oracle_{term.name}"] = pred[:, k].cpu().numpy()
     out: dict[str, Any] = {

@@ -16,9 +16,11 @@ Positions are 0-based; a fixed range ``(start, end)`` is half-open, as in BED.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
+
+from genodeep.seq.encode import reverse_complement
 
 __all__ = ["ENZYMES", "Constraints", "parse_sites"]
 
@@ -66,7 +68,6 @@ _IUPAC = {
     "V": "ACG",
     "N": "ACGT",
 }
-_COMPLEMENT = str.maketrans("ACGTRYSWKMBDHVN", "TGCAYRSWMKVHDBN")
 
 
 def parse_sites(items: Sequence[str]) -> list[str]:
@@ -130,7 +131,7 @@ class Constraints:
         self.forbid = parse_sites(self.forbid)
         mats = []
         for site in self.forbid:
-            rc = site.translate(_COMPLEMENT)[::-1]
+            rc = reverse_complement(site)
             mats.append(_site_matrix(site))
             if rc != site:
                 mats.append(_site_matrix(rc))
@@ -146,6 +147,14 @@ class Constraints:
         self.fixed = fixed
         if self.max_edits is not None and int(self.max_edits) < 0:
             raise ValueError(f"max_edits must be >= 0; got {self.max_edits}")
+
+    def for_seeds(self, length: int, edits: int | None) -> Constraints:
+        """These constraints for seeds of ``length`` bases, with ``edits`` as the edit budget unless
+        ``max_edits`` sets one (``None``: no budget); refuses ranges and sites that do not fit."""
+        self.check_length(length)
+        if self.max_edits is None and edits is not None:
+            return replace(self, max_edits=int(edits))
+        return self
 
     def describe(self) -> str:
         """One line for reports, e.g. ``GC 0.35-0.6; no GGTCTC; fixed 0-20; <= 10 edits``."""

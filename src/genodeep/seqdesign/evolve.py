@@ -13,7 +13,6 @@ one); fixed positions, the GC range and forbidden sites are enforced on every mo
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import pandas as pd
@@ -68,12 +67,9 @@ def evolve(
     """
     check_positive("edits", edits)
     check_positive("beam", beam)
-    cons = constraints or Constraints()
-    if cons.max_edits is None:
-        cons = dataclasses.replace(cons, max_edits=int(edits))
     seeds = X.float().cpu()
     n, c, length = seeds.shape
-    cons.check_length(length)
+    cons = (constraints or Constraints()).for_seeds(length, edits)
     b = int(beam)
     seeds_rep = seeds.repeat_interleave(b, 0)  # (N*B, 4, L)
     cur = seeds_rep.clone()

@@ -14,7 +14,6 @@ fixed positions and constraint checks are the same for every design method.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 
@@ -89,14 +88,11 @@ def gradient_design(
     check_positive("tau", tau)
     if edit_penalty < 0:
         raise ValueError(f"edit_penalty must be >= 0; got {edit_penalty}")
-    cons = constraints or Constraints()
-    if cons.max_edits is None and edits is not None:
-        cons = dataclasses.replace(cons, max_edits=int(edits))
-    budget = cons.max_edits
     dev = objective.device
     seeds = X.float().to(dev)
     n, c, length = seeds.shape
-    cons.check_length(length)
+    cons = (constraints or Constraints()).for_seeds(length, edits)
+    budget = cons.max_edits
     gen = torch.Generator(device=dev).manual_seed(int(random_state))
 
     prior = math.log(3 * max(length - 1, 1))  # P(seed base) ~ 1 - 1/L at the start: ~one edit

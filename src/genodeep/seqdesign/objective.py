@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from genodeep._device import resolve_device
+from genodeep.interpret._targets import select_output
 from genodeep.interpret.api import resolve_target
 from genodeep.interpret.ism import saturation_mutagenesis
 from genodeep.models.spec import ModelSpec
@@ -120,15 +121,12 @@ def parse_terms(terms: str | Sequence[str], spec: ModelSpec) -> list[Term]:
 
 
 def _raw_task(y, task: int, link: str) -> torch.Tensor:
-    """A model's raw output for one task, (N,): the count head of a (profile, counts) pair, the summed
-    predicted signal of a binned track, the column of an (N, T) output."""
-    if isinstance(y, (tuple, list)):
-        return y[-1][:, task]
-    if y.dim() == 3:
-        return torch.logsumexp(y[:, task], -1) if link == "exp" else y[:, task].sum(-1)
-    if y.dim() == 1:
-        return y
-    return y[:, task]
+    """A model's raw output for one task, (N,): the count head of a (profile, counts) pair, the column
+    of an (N, T) output, the summed signal of a binned track (:func:`select_output`), and for a binned
+    track of log-rates the log of its summed predicted rates."""
+    if link == "exp" and isinstance(y, torch.Tensor) and y.dim() == 3:
+        return torch.logsumexp(y[:, task], -1)
+    return select_output(y, task)
 
 
 class Objective:
@@ -222,7 +220,7 @@ class Objective:
         disagreement penalty."""
         total = self._terms(raw.mean(0))
         if self.disagreement and raw.shape[0] > 1:
-            per = torch.stack([self._terms(r) for r in raw])
+            per = self.split(raw)
             # sqrt(var + eps): a finite gradient where the models agree exactly
             sd = (per.var(0, unbiased=False) + 1e-12).sqrt()
             total = total - self.disagreement * sd
@@ -247,13 +245,20 @@ class Objective:
 
     def per_model(self, X: torch.Tensor) -> torch.Tensor:
         """Each model's own objective (without the disagreement penalty), (M, N)."""
-        return torch.stack([self._terms(r) for r in self.raw(X)])
+        return self.split(self.raw(X))
+
+    def split(self, raw: torch.Tensor) -> torch.Tensor:
+        """Raw outputs (M, ..., K) -> each model's own objective (without the penalty), (M, ...)."""
+        return torch.stack([self._terms(r) for r in raw])
 
     def predictions(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Ensemble mean and standard deviation over models of each term's task on the prediction scale.
 
         Returns two (N, K) tensors (the deviation is 0 for one model)."""
-        raw = self.raw(X)
+        return self.to_predictions(self.raw(X))
+
+    def to_predictions(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw outputs (M, N, K) -> ensemble mean and SD on the prediction scale, two (N, K) tensors."""
         pred = torch.stack([_to_prediction(raw[i], self.links[i]) for i in range(raw.shape[0])])
         sd = pred.std(0, unbiased=False) if pred.shape[0] > 1 else torch.zeros_like(pred[0])
         return pred.mean(0), sd

@@ -153,14 +153,8 @@ def plot_design_logos(
 
 def _plot_history(res: DesignResult, path: Path) -> None:
     h = res.history
-    x = "round" if "round" in h else ("step" if "step" in h else "round")
-    y = (
-        "mean_objective"
-        if "mean_objective" in h
-        else next((c for c in h.columns if c not in (x, "seconds")), None)
-    )
-    if y is None or x not in h:
-        return
+    x = "step" if "step" in h else "round"  # gradient steps; evolve and GAN rounds
+    y = "mean_objective" if "mean_objective" in h else "mean_generated"  # the GAN's samples
     fig = Figure(figsize=(5, 3))
     ax = fig.subplots()
     ax.plot(h[x], h[y], marker="o", ms=3)
